@@ -1,0 +1,180 @@
+"""Query plans: frozen, printable data. The planner builds them; the executor walks them.
+
+The vocabulary and the text form follow Apollo's query plans, so a plan reads the same to anyone
+who knows federation. A response path uses `@` for "each element of a list".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+from graphql import FieldNode, OperationDefinitionNode, parse, print_ast
+
+__all__ = [
+    "ConditionNode",
+    "FetchNode",
+    "FlattenNode",
+    "InputField",
+    "InputFragment",
+    "InputSelection",
+    "ParallelNode",
+    "PlanNode",
+    "QueryPlan",
+    "SequenceNode",
+    "print_plan",
+]
+
+OperationKind: TypeAlias = Literal["query", "mutation", "subscription"]
+
+
+@dataclass(frozen=True, slots=True)
+class InputField:
+    """A field copied into a representation.
+
+    `response_key` is where the value sits in the merged data (an internal alias when the planner
+    had to rename a conflicting field); `name` is the key written into the representation.
+    """
+
+    name: str
+    response_key: str
+    selections: tuple[InputSelection, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InputFragment:
+    """Copies its selections only when the object's `__typename` is (a subtype of) the condition."""
+
+    type_condition: str
+    selections: tuple[InputSelection, ...]
+
+
+InputSelection: TypeAlias = InputField | InputFragment
+
+
+@dataclass(frozen=True, slots=True)
+class FetchNode:
+    """One request to one subgraph.
+
+    A root fetch has `requires is None` and its data merges at the root. An entity fetch sends
+    `$representations` projected from the merged data with `requires`, and sits in a FlattenNode
+    that says where its targets are. `input_rewrites` sets `__typename` to an interface name
+    before sending to an `@interfaceObject` subgraph (pairs of (type condition, new typename)).
+    """
+
+    service_name: str
+    operation: str
+    operation_kind: OperationKind = "query"
+    variable_usages: tuple[str, ...] = ()
+    requires: tuple[InputSelection, ...] | None = None
+    input_rewrites: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenNode:
+    """Runs an entity fetch against every object found at `path` (`@` fans out over lists)."""
+
+    path: tuple[str, ...]
+    node: FetchNode
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceNode:
+    nodes: tuple[PlanNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParallelNode:
+    nodes: tuple[PlanNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionNode:
+    """Runs `if_clause` when the boolean variable `condition` is true, else `else_clause`."""
+
+    condition: str
+    if_clause: PlanNode | None
+    else_clause: PlanNode | None
+
+
+PlanNode: TypeAlias = FetchNode | FlattenNode | SequenceNode | ParallelNode | ConditionNode
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPlan:
+    node: PlanNode | None
+
+    def __str__(self) -> str:
+        return print_plan(self)
+
+
+def print_plan(plan: QueryPlan) -> str:
+    """Print a plan in Apollo's text form, so tests can state expected plans as text."""
+    if plan.node is None:
+        return "QueryPlan {\n}"
+    return "QueryPlan {\n" + _print_node(plan.node, 1) + "\n}"
+
+
+def _indent(text: str, level: int) -> str:
+    pad = "  " * level
+    return "\n".join(pad + line if line else line for line in text.splitlines())
+
+
+def _print_node(node: PlanNode, level: int) -> str:
+    pad = "  " * level
+    if isinstance(node, FetchNode):
+        return _print_fetch(node, level)
+    if isinstance(node, FlattenNode):
+        inner = _print_node(node.node, level + 1)
+        return f'{pad}Flatten(path: "{".".join(node.path)}") {{\n{inner}\n{pad}}},'
+    if isinstance(node, SequenceNode | ParallelNode):
+        name = "Sequence" if isinstance(node, SequenceNode) else "Parallel"
+        inner = "\n".join(_print_node(child, level + 1) for child in node.nodes)
+        return f"{pad}{name} {{\n{inner}\n{pad}}},"
+    parts = [f"{pad}Condition(if: ${node.condition}) {{"]
+    if node.if_clause is not None:
+        parts += [f"{pad}  Then {{", _print_node(node.if_clause, level + 2), f"{pad}  }}"]
+    if node.else_clause is not None:
+        parts += [f"{pad}  Else {{", _print_node(node.else_clause, level + 2), f"{pad}  }}"]
+    parts.append(f"{pad}}},")
+    return "\n".join(parts)
+
+
+def _print_fetch(node: FetchNode, level: int) -> str:
+    pad = "  " * level
+    operation = parse(node.operation, no_location=True).definitions[0]
+    if not isinstance(operation, OperationDefinitionNode):
+        raise TypeError("a fetch operation must be an operation definition")
+    selection_set = operation.selection_set
+    if node.requires is not None:
+        entities = selection_set.selections[0]
+        if isinstance(entities, FieldNode) and entities.selection_set is not None:
+            selection_set = entities.selection_set
+    body = print_ast(selection_set)
+    if node.operation_kind == "mutation":
+        body = "mutation " + body
+    lines = [f'{pad}Fetch(service: "{node.service_name}") {{']
+    if node.requires is not None:
+        lines.append(_indent(_print_inputs(node.requires), level + 1) + " =>")
+    lines.append(_indent(body, level + 1))
+    lines.append(f"{pad}}},")
+    return "\n".join(lines)
+
+
+def _print_inputs(selections: tuple[InputSelection, ...]) -> str:
+    lines = ["{"]
+    for selection in selections:
+        lines.append(_indent(_print_input(selection), 1))
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _print_input(selection: InputSelection) -> str:
+    if isinstance(selection, InputFragment):
+        return f"... on {selection.type_condition} " + _print_inputs(selection.selections)
+    head = selection.name
+    if selection.response_key != selection.name:
+        head = f"{selection.response_key}: {selection.name}"
+    if selection.selections:
+        return head + " " + _print_inputs(selection.selections)
+    return head
