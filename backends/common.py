@@ -9,6 +9,7 @@ import base64
 import binascii
 import contextlib
 import re
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -29,16 +30,25 @@ __all__ = [
     "AppFactory",
     "Backend",
     "BadRequest",
+    "BatchResolver",
+    "Handler",
     "JSONObject",
     "JSONResponse",
     "Page",
+    "Stats",
     "chunks",
     "decode_cursor",
+    "describe",
     "encode_cursor",
     "int_param",
     "is_id",
+    "known_ids",
     "optional_str_param",
     "page",
+    "parse_ids",
+    "placeholders",
+    "query_int",
+    "read_object",
     "serve",
     "validate_id",
     "validate_slug",
@@ -89,19 +99,22 @@ def is_id(value: object) -> bool:
 
 def validate_id(value: object) -> str:
     """Return `value` if it is a well-formed id, else raise `BadRequest` naming it."""
-    if not is_id(value):
-        raise BadRequest(f"invalid id {_show(value)}: expected a lowercase letter then digits, like 't42'")
-    return value  # type: ignore[return-value]
+    if not isinstance(value, str) or _ID.fullmatch(value) is None:
+        expected = "a lowercase letter then digits, like 't42'"
+        raise BadRequest(f"invalid id {describe(value)}: expected {expected}")
+    return value
 
 
 def validate_slug(value: object) -> str:
     """Return `value` if it is a non-empty string of `[a-z0-9-]`, else raise `BadRequest`."""
     if not isinstance(value, str) or _SLUG.fullmatch(value) is None:
-        raise BadRequest(f"invalid slug {_show(value)}: expected lowercase letters, digits and '-'")
+        expected = "lowercase letters, digits and '-'"
+        raise BadRequest(f"invalid slug {describe(value)}: expected {expected}")
     return value
 
 
-def _show(value: object) -> str:
+def describe(value: object) -> str:
+    """`value` as short JSON text for an error message."""
     try:
         text = orjson.dumps(value).decode()
     except TypeError:
@@ -142,7 +155,7 @@ def int_param(body: JSONObject, name: str, *, default: int | None, low: int, hig
         return default
     # bool is an int subclass in Python but not a number in JSON.
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise BadRequest(f"'{name}' must be an integer from {low} to {high}, got {_show(value)}")
+        raise BadRequest(f"'{name}' must be an integer from {low} to {high}, got {describe(value)}")
     return value
 
 
@@ -150,7 +163,7 @@ def optional_str_param(body: JSONObject, name: str) -> str | None:
     """A string-or-null parameter."""
     value = body.get(name)
     if value is not None and not isinstance(value, str):
-        raise BadRequest(f"'{name}' must be a string or null, got {_show(value)}")
+        raise BadRequest(f"'{name}' must be a string or null, got {describe(value)}")
     return value
 
 
@@ -179,7 +192,7 @@ def decode_cursor(cursor: str | None) -> int:
         text = ""
     digits = text.removeprefix(_CURSOR_PREFIX)
     if not text.startswith(_CURSOR_PREFIX) or not re.fullmatch(r"[0-9]{1,9}", digits):
-        raise BadRequest(f"invalid cursor {_show(cursor)}")
+        raise BadRequest(f"invalid cursor {describe(cursor)}")
     return int(digits)
 
 
@@ -213,6 +226,18 @@ def chunks(items: Sequence[T], size: int = SQL_CHUNK) -> list[Sequence[T]]:
 def placeholders(count: int) -> str:
     """`?, ?, ?` for `count` bound parameters."""
     return ", ".join("?" * count)
+
+
+def known_ids(conn: sqlite3.Connection, table: str, ids: Sequence[str]) -> dict[str, int]:
+    """Map each id in `ids` that exists in `table` (titles, members, ...) to its row number."""
+    found: dict[str, int] = {}
+    for chunk in chunks(sorted(set(ids))):
+        found.update(
+            conn.execute(
+                f"SELECT id, num FROM {table} WHERE id IN ({placeholders(len(chunk))})", chunk
+            ).fetchall()
+        )
+    return found
 
 
 @dataclass(slots=True)
