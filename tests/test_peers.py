@@ -1,0 +1,130 @@
+"""Smoke tests for the pinned Apollo peers: composition and the gateway over real subgraphs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import strawberry
+from strawberry.federation import Schema
+
+from tests.peers_support import (
+    CompositionError,
+    compose_with_apollo,
+    run_apollo_gateway,
+    serve_subgraphs,
+    subgraph_sdl,
+    with_subgraph_urls,
+)
+
+USERS = {"u1": "Ada", "u2": "Grace"}
+REVIEWS = {"u1": ["great", "fine"], "u2": ["meh"]}
+
+
+@strawberry.federation.type(keys=["id"])
+class User:
+    id: strawberry.ID
+    name: str
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> User | None:
+        name = USERS.get(str(id))
+        return None if name is None else User(id=id, name=name)
+
+
+@strawberry.type
+class AccountsQuery:
+    @strawberry.field
+    def users(self) -> list[User]:
+        return [User(id=strawberry.ID(k), name=v) for k, v in USERS.items()]
+
+
+@strawberry.federation.type(name="User", keys=["id"])
+class ReviewedUser:
+    id: strawberry.ID
+
+    @strawberry.field
+    def reviews(self) -> list[str]:
+        return REVIEWS.get(str(self.id), [])
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> ReviewedUser:
+        return ReviewedUser(id=id)
+
+
+@strawberry.type
+class ReviewsQuery:
+    @strawberry.field
+    def review_count(self) -> int:
+        return sum(len(v) for v in REVIEWS.values())
+
+
+ACCOUNTS = Schema(query=AccountsQuery)
+REVIEWS_SCHEMA = Schema(query=ReviewsQuery, types=[ReviewedUser])
+
+
+def _subgraphs(urls: dict[str, str]) -> list[tuple[str, str, str]]:
+    return [
+        ("accounts", urls["accounts"], subgraph_sdl(ACCOUNTS)),
+        ("reviews", urls["reviews"], subgraph_sdl(REVIEWS_SCHEMA)),
+    ]
+
+
+def test_compose_with_apollo_joins_two_subgraphs() -> None:
+    sdl = compose_with_apollo(
+        _subgraphs({"accounts": "http://accounts/graphql", "reviews": "http://reviews/graphql"})
+    )
+    assert '@join__graph(name: "accounts", url: "http://accounts/graphql")' in sdl
+    assert "reviews: [String!]! @join__field(graph: REVIEWS)" in sdl
+    assert "_entities" not in sdl
+
+
+def test_compose_with_apollo_raises_with_apollo_error_codes() -> None:
+    bad = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3")\n'
+    with pytest.raises(CompositionError) as info:
+        compose_with_apollo(
+            [
+                ("a", "http://a", bad + "type Query { x: Int }"),
+                ("b", "http://b", bad + "type Query { x: String }"),
+            ]
+        )
+    assert any(e["code"] == "FIELD_TYPE_MISMATCH" for e in info.value.errors)
+
+
+def test_with_subgraph_urls_rejects_unknown_subgraph() -> None:
+    sdl = compose_with_apollo(_subgraphs({"accounts": "http://a", "reviews": "http://r"}))
+    moved = with_subgraph_urls(sdl, {"reviews": "http://127.0.0.1:1/reviews/graphql"})
+    assert 'url: "http://127.0.0.1:1/reviews/graphql"' in moved
+    with pytest.raises(KeyError):
+        with_subgraph_urls(sdl, {"nope": "http://x"})
+
+
+async def test_apollo_gateway_joins_entities_across_real_subgraphs() -> None:
+    schemas = {"accounts": ACCOUNTS, "reviews": REVIEWS_SCHEMA}
+    async with serve_subgraphs(schemas) as urls:
+        supergraph = compose_with_apollo(_subgraphs(urls))
+        async with (
+            run_apollo_gateway(supergraph) as gateway,
+            httpx.AsyncClient(timeout=30) as client,
+        ):
+            resp = await client.post(
+                gateway.url,
+                json={"query": "{ users { name reviews } reviewCount __typename }"},
+            )
+            body: dict[str, Any] = resp.json()
+            introspection = await client.post(
+                gateway.url, json={"query": "{ __schema { queryType { name } } }"}
+            )
+    assert resp.status_code == 200, body
+    assert body == {
+        "data": {
+            "users": [
+                {"name": "Ada", "reviews": ["great", "fine"]},
+                {"name": "Grace", "reviews": ["meh"]},
+            ],
+            "reviewCount": 3,
+            "__typename": "Query",
+        }
+    }
+    assert introspection.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
