@@ -191,7 +191,8 @@ def decode_cursor(cursor: str | None) -> int:
     except (binascii.Error, UnicodeError, ValueError):
         text = ""
     digits = text.removeprefix(_CURSOR_PREFIX)
-    if not text.startswith(_CURSOR_PREFIX) or not re.fullmatch(r"[0-9]{1,9}", digits):
+    # Only the exact text encode_cursor produced is valid: no lenient padding or junk.
+    if not re.fullmatch(r"[0-9]{1,9}", digits) or encode_cursor(int(digits)) != cursor:
         raise BadRequest(f"invalid cursor {describe(cursor)}")
     return int(digits)
 
