@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from typing import Any
+
+from federation.merge import collect_targets, copy_json, deep_merge, project, subtype_predicate
+from federation.plan import InputField, InputFragment
+
+POSSIBLE_TYPES = {"Media": frozenset({"Book", "Movie"}), "Node": frozenset({"Book", "User"})}
+IS_SUBTYPE = subtype_predicate(POSSIBLE_TYPES)
+
+
+def field(name: str, *selections: InputField | InputFragment, key: str | None = None) -> InputField:
+    return InputField(name=name, response_key=key or name, selections=selections)
+
+
+def test_deep_merge_merges_lists_element_wise() -> None:
+    target: dict[str, Any] = {"items": [{"id": 1}, {"id": 2}], "tags": [["a"], ["b"]]}
+    deep_merge(target, {"items": [{"name": "x"}, {"name": "y"}], "tags": [["A"], ["B"]]})
+    assert target == {
+        "items": [{"id": 1, "name": "x"}, {"id": 2, "name": "y"}],
+        "tags": [["A"], ["B"]],
+    }
+
+
+def test_deep_merge_replaces_lists_of_other_length() -> None:
+    target: dict[str, Any] = {"items": [{"id": 1}, {"id": 2}]}
+    deep_merge(target, {"items": [{"id": 3}]})
+    assert target == {"items": [{"id": 3}]}
+
+
+def test_deep_merge_nested_objects_and_null_overwrite() -> None:
+    target: dict[str, Any] = {"a": {"b": {"c": 1}, "d": 2}, "e": {"f": 1}}
+    deep_merge(target, {"a": {"b": {"x": 2}}, "e": None, "g": 3})
+    assert target == {"a": {"b": {"c": 1, "x": 2}, "d": 2}, "e": None, "g": 3}
+
+
+def test_deep_merge_keeps_concrete_typename_over_abstract() -> None:
+    target: dict[str, Any] = {"__typename": "Book", "id": "1"}
+    deep_merge(target, {"__typename": "Media", "title": "T"}, POSSIBLE_TYPES)
+    assert target == {"__typename": "Book", "id": "1", "title": "T"}
+    deep_merge(target, {"__typename": "Movie"}, POSSIBLE_TYPES)
+    assert target["__typename"] == "Movie"
+    fresh: dict[str, Any] = {}
+    deep_merge(fresh, {"__typename": "Media"}, POSSIBLE_TYPES)
+    assert fresh == {"__typename": "Media"}
+
+
+def test_copy_json_copies_containers() -> None:
+    original = {"a": [{"b": 1}]}
+    copied = copy_json(original)
+    copied["a"][0]["b"] = 2
+    assert original == {"a": [{"b": 1}]}
+
+
+def test_project_copies_keys_nested_and_lists() -> None:
+    obj = {
+        "__typename": "Book",
+        "isbn": "1",
+        "title": "ignored",
+        "dims": {"w": 1, "h": None, "unit": "cm"},
+        "authors": [{"id": "a", "name": "n"}, {"id": "b", "name": "m"}],
+    }
+    requires = (field("isbn"), field("dims", field("w"), field("h")), field("authors", field("id")))
+    assert project(obj, requires, IS_SUBTYPE) == {
+        "__typename": "Book",
+        "isbn": "1",
+        "dims": {"w": 1, "h": None},
+        "authors": [{"id": "a"}, {"id": "b"}],
+    }
+
+
+def test_project_reads_response_key_and_writes_name() -> None:
+    obj = {"__typename": "Book", "comments": [1], "_internal_qp_alias_0": [1, 2, 3]}
+    requires = (field("comments", key="_internal_qp_alias_0"),)
+    assert project(obj, requires, IS_SUBTYPE) == {"__typename": "Book", "comments": [1, 2, 3]}
+
+
+def test_project_missing_key_gives_no_representation() -> None:
+    assert project({"__typename": "Book"}, (field("isbn"),), IS_SUBTYPE) is None
+    assert project({"isbn": "1"}, (field("isbn"),), IS_SUBTYPE) is None
+    nested = {"__typename": "Book", "dims": {"w": 1}}
+    assert project(nested, (field("dims", field("h")),), IS_SUBTYPE) is None
+
+
+def test_project_sends_null_values_as_null() -> None:
+    obj = {"__typename": "Book", "isbn": None, "dims": None}
+    requires = (field("isbn"), field("dims", field("w")))
+    assert project(obj, requires, IS_SUBTYPE) == {"__typename": "Book", "isbn": None, "dims": None}
+
+
+def test_project_fragments_follow_runtime_typename() -> None:
+    requires = (
+        field("id"),
+        field(
+            "owner",
+            field("__typename"),
+            InputFragment("User", (field("email"),)),
+            InputFragment("Media", (field("isbn"),)),
+        ),
+        InputFragment("Node", (field("id"),)),
+        InputFragment("Movie", (field("director"),)),
+    )
+    user = {"__typename": "User", "email": "e", "isbn": "no"}
+    book = {"__typename": "Book", "id": "1", "owner": user, "director": "ignored"}
+    assert project(book, requires, IS_SUBTYPE) == {
+        "__typename": "Book",
+        "id": "1",
+        "owner": {"__typename": "User", "email": "e"},
+    }
+    movie = {"__typename": "Movie", "id": "2", "owner": {"__typename": "Book", "isbn": "9"}}
+    assert project(movie, requires, IS_SUBTYPE) is None  # `director` is required for a Movie
+
+
+def test_collect_targets_fans_out_with_concrete_paths() -> None:
+    data = {
+        "a": [
+            {"b": [{"id": 1}, None, {"id": 2}]},
+            None,
+            {"b": None},
+            {"x": 1},
+            {"b": [{"id": 3}]},
+        ]
+    }
+    targets = collect_targets(data, ("a", "@", "b", "@"), IS_SUBTYPE)
+    assert [(obj["id"], path) for obj, path in targets] == [
+        (1, ["a", 0, "b", 0]),
+        (2, ["a", 0, "b", 2]),
+        (3, ["a", 4, "b", 0]),
+    ]
+
+
+def test_collect_targets_filters_type_conditions() -> None:
+    data = {"feed": [{"__typename": "Book"}, {"__typename": "User"}, {"__typename": "Movie"}]}
+    targets = collect_targets(data, ("feed", "@", "... on Media"), IS_SUBTYPE)
+    assert [path for _, path in targets] == [["feed", 0], ["feed", 2]]
+
+
+def test_collect_targets_root_and_missing_data() -> None:
+    data: dict[str, Any] = {"me": {"id": 1}}
+    assert collect_targets(data, (), IS_SUBTYPE) == [(data, [])]
+    assert collect_targets(data, ("you",), IS_SUBTYPE) == []
+    assert collect_targets(None, ("me",), IS_SUBTYPE) == []
