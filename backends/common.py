@@ -41,7 +41,6 @@ __all__ = [
     "describe",
     "encode_cursor",
     "int_param",
-    "is_id",
     "known_ids",
     "optional_str_param",
     "page",
@@ -90,11 +89,6 @@ class JSONResponse(Response):
 
 def error_response(message: str, status_code: int) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status_code)
-
-
-def is_id(value: object) -> bool:
-    """True for a well-formed id: a string of one lowercase letter and digits (`t42`)."""
-    return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
 def validate_id(value: object) -> str:
