@@ -1,0 +1,314 @@
+"""The final pass: walk the client's operation over the merged data and emit exactly its shape.
+
+Fetches over-fetch (keys, `__typename`, requires, internal aliases) and subgraphs may return values
+the API schema hides; this pass drops what was not asked, orders keys as the query does, checks
+`__typename` and enum values against the API schema, and propagates nulls as the spec says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import orjson
+from graphql import (
+    BooleanValueNode,
+    DirectiveNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SchemaMetaFieldDef,
+    SelectionSetNode,
+    TypeMetaFieldDef,
+    TypeNameMetaFieldDef,
+    VariableNode,
+)
+
+from federation.types import JSONObject, ResponsePath
+
+__all__ = ["shape_response"]
+
+_Composite: TypeAlias = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
+_SelectionSets: TypeAlias = tuple[SelectionSetNode, ...]
+
+
+def shape_response(
+    *,
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+    data: dict[str, Any] | None,
+    errors: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Return `{"data": ..., "errors": [...]}` shaped for the client (`errors` only if any).
+
+    `schema` is the API schema and `data` the merged data, keyed by the client's response keys.
+    `@skip`/`@include` are evaluated with `variables`. Existing `errors` keep their order; errors
+    found while shaping (invalid `__typename` or enum values, nulls at non-null positions) follow.
+    A null that bubbles up to the root makes `data` null.
+    """
+    shaper = _Shaper(schema, fragments, variables, errors)
+    root_type = schema.get_root_type(operation.operation)
+    result: dict[str, Any]
+    if data is None or root_type is None:
+        result = {"data": None}
+    else:
+        root_sets: _SelectionSets = (operation.selection_set,)
+        result = {"data": shaper.complete_object(data, root_type, root_sets, [])}
+    if shaper.errors:
+        result["errors"] = shaper.errors
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldPlan:
+    """One output key of an object, resolved once per (selection sets, runtime type)."""
+
+    key: str
+    is_typename: bool
+    type: GraphQLOutputType
+    non_null: bool
+    selection_sets: _SelectionSets
+    label: str  # "Type.field", for null errors
+
+
+class _Shaper:
+    """Per-call state: the error list and a cache of field plans (the query repeats per item)."""
+
+    __slots__ = ("_error_prefixes", "_fragments", "_plans", "_schema", "_variables", "errors")
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        errors: list[JSONObject],
+    ) -> None:
+        self._schema = schema
+        self._fragments = fragments
+        self._variables = variables
+        self.errors = list(errors)
+        # Every prefix of every error path, so "is there an error at or below P" is one lookup.
+        self._error_prefixes: set[tuple[str | int, ...]] = set()
+        for error in errors:
+            path = error.get("path")
+            if isinstance(path, list):
+                self._add_prefixes(path)
+        # Keyed by id() of a selection-set tuple; the tuples live in the cached plans (or the
+        # caller's frame for the root), so their ids stay unique for the whole call.
+        self._plans: dict[tuple[int, str | None], list[_FieldPlan]] = {}
+
+    def complete_object(
+        self,
+        value: JSONObject,
+        type_: _Composite,
+        sets: _SelectionSets,
+        path: ResponsePath,
+        label: str = "",
+    ) -> JSONObject | None:
+        """Shape one object; None when a non-null field of it is null (the null bubbles)."""
+        runtime: GraphQLObjectType | None
+        if isinstance(type_, GraphQLObjectType):
+            runtime = type_  # statically known: root types and object fields use the API name
+        else:
+            typename = value.get("__typename")
+            runtime = None
+            if typename is not None:
+                found = self._schema.type_map.get(typename) if isinstance(typename, str) else None
+                if not isinstance(found, GraphQLObjectType) or not self._schema.is_sub_type(
+                    type_, found
+                ):
+                    self._error(
+                        f'Abstract type "{type_.name}" must resolve to an Object type at runtime'
+                        f' for field "{label}". Received "{typename}".',
+                        path,
+                    )
+                    return None
+                runtime = found
+        out: JSONObject = {}
+        nulled = False
+        for plan in self._plan(sets, runtime, type_):
+            path.append(plan.key)
+            if plan.is_typename:
+                result: Any = runtime.name if runtime is not None else None
+                if result is None:
+                    self._null_error(path, plan.label)
+            else:
+                result = self._complete(
+                    value.get(plan.key), plan.type, plan.selection_sets, path, plan.label
+                )
+            path.pop()
+            if result is None and plan.non_null:
+                nulled = True  # keep going: siblings may still report their own errors
+            out[plan.key] = result
+        return None if nulled else out
+
+    def _complete(
+        self,
+        value: Any,
+        type_: GraphQLOutputType,
+        sets: _SelectionSets,
+        path: ResponsePath,
+        label: str,
+    ) -> Any:
+        if isinstance(type_, GraphQLNonNull):
+            result = self._complete(value, type_.of_type, sets, path, label)
+            if result is None:
+                self._null_error(path, label)
+            return result
+        if value is None:
+            return None
+        if isinstance(type_, GraphQLList):
+            if not isinstance(value, list):
+                return self._invalid(label, path)
+            item_type = type_.of_type
+            item_non_null = isinstance(item_type, GraphQLNonNull)
+            items: list[Any] = []
+            nulled = False
+            for index, item in enumerate(value):
+                path.append(index)
+                completed = self._complete(item, item_type, sets, path, label)
+                path.pop()
+                nulled = nulled or (item_non_null and completed is None)
+                items.append(completed)
+            return None if nulled else items
+        if isinstance(type_, GraphQLEnumType):
+            if isinstance(value, str) and value in type_.values:
+                return value
+            shown = orjson.dumps(value).decode()
+            self._error(f'Enum "{type_.name}" cannot represent value: {shown}', path)
+            return None
+        if isinstance(type_, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+            if not isinstance(value, dict):
+                return self._invalid(label, path)
+            return self.complete_object(value, type_, sets, path, label)
+        return value  # scalars pass through as the subgraph serialized them
+
+    def _plan(
+        self, sets: _SelectionSets, runtime: GraphQLObjectType | None, static: _Composite
+    ) -> list[_FieldPlan]:
+        cache_key = (id(sets), runtime.name if runtime is not None else None)
+        plans = self._plans.get(cache_key)
+        if plans is not None:
+            return plans
+        groups: dict[str, list[FieldNode]] = {}
+        for selection_set in sets:
+            self._collect(selection_set, runtime, static, groups, set())
+        parent = runtime or static
+        plans = []
+        for key, nodes in groups.items():
+            name = nodes[0].name.value
+            field_def = self._field_def(parent, name)
+            if field_def is None:
+                continue  # not in the API schema: validation rejected it, or it is a helper
+            sub_sets = tuple(node.selection_set for node in nodes if node.selection_set)
+            plans.append(
+                _FieldPlan(
+                    key=key,
+                    is_typename=name == "__typename",
+                    type=field_def.type,
+                    non_null=isinstance(field_def.type, GraphQLNonNull),
+                    selection_sets=sub_sets,
+                    label=f"{parent.name}.{name}",
+                )
+            )
+        self._plans[cache_key] = plans
+        return plans
+
+    def _field_def(self, parent: _Composite, name: str) -> GraphQLField | None:
+        if name == "__typename":
+            return TypeNameMetaFieldDef
+        if parent is self._schema.query_type:
+            if name == "__schema":
+                return SchemaMetaFieldDef
+            if name == "__type":
+                return TypeMetaFieldDef
+        if isinstance(parent, GraphQLUnionType):
+            return None
+        field: GraphQLField | None = parent.fields.get(name)
+        return field
+
+    def _collect(
+        self,
+        selection_set: SelectionSetNode,
+        runtime: GraphQLObjectType | None,
+        static: _Composite,
+        groups: dict[str, list[FieldNode]],
+        visited: set[str],
+    ) -> None:
+        for selection in selection_set.selections:
+            if selection.directives and not self._included(selection.directives):
+                continue
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                groups.setdefault(key, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                if condition is None or self._applies(condition.name.value, runtime, static):
+                    self._collect(selection.selection_set, runtime, static, groups, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self._fragments.get(name)
+                if name in visited or fragment is None:
+                    continue
+                visited.add(name)
+                if self._applies(fragment.type_condition.name.value, runtime, static):
+                    self._collect(fragment.selection_set, runtime, static, groups, visited)
+
+    def _applies(
+        self, condition: str, runtime: GraphQLObjectType | None, static: _Composite
+    ) -> bool:
+        if runtime is None:
+            return condition == static.name  # no `__typename` to go by
+        if condition == runtime.name:
+            return True
+        condition_type = self._schema.type_map.get(condition)
+        return isinstance(
+            condition_type, GraphQLInterfaceType | GraphQLUnionType
+        ) and self._schema.is_sub_type(condition_type, runtime)
+
+    def _included(self, directives: Collection[DirectiveNode]) -> bool:
+        for directive in directives:
+            name = directive.name.value
+            if name != "skip" and name != "include":
+                continue
+            value: Any = None
+            for argument in directive.arguments or ():
+                if argument.name.value == "if":
+                    node = argument.value
+                    if isinstance(node, BooleanValueNode):
+                        value = node.value
+                    elif isinstance(node, VariableNode):
+                        value = self._variables.get(node.name.value)
+            if (value is True) == (name == "skip"):
+                return False
+        return True
+
+    def _null_error(self, path: ResponsePath, label: str) -> None:
+        if tuple(path) in self._error_prefixes:
+            return  # the cause was already reported at or below this path
+        self._error(f"Cannot return null for non-nullable field {label}.", path)
+
+    def _invalid(self, label: str, path: ResponsePath) -> None:
+        self._error(f'Subgraph returned an invalid value for field "{label}".', path)
+
+    def _error(self, message: str, path: ResponsePath) -> None:
+        self.errors.append({"message": message, "path": list(path)})
+        self._add_prefixes(path)
+
+    def _add_prefixes(self, path: list[Any]) -> None:
+        for end in range(len(path) + 1):
+            self._error_prefixes.add(tuple(path[:end]))
