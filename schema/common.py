@@ -1,0 +1,190 @@
+"""What the four demo subgraphs share: the request context, the Starlette app and the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+import httpx
+import strawberry
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.federation.params import (
+    FederationFieldParams,
+    process_federation_field_directives,
+)
+from strawberry.types.field import StrawberryField
+from typing_extensions import Unpack
+
+from resolvers.http import DEFAULT_TIMEOUT, BackendClient, create_http_client
+
+__all__ = [
+    "MEMBER_HEADER",
+    "AppFactory",
+    "Context",
+    "create_subgraph_app",
+    "field",
+    "mutation",
+    "serve",
+]
+
+L = TypeVar("L")
+
+#: The request header that names the signed-in member (set by the gateway).
+MEMBER_HEADER = "x-member-id"
+
+
+@dataclass(frozen=True, slots=True)
+class Context(Generic[L]):
+    """What every resolver gets as `info.context`: this request's loaders and caller."""
+
+    request: Request | WebSocket
+    loaders: L
+    member_id: str | None
+
+
+def field(
+    description: str, **federation: Unpack[FederationFieldParams]
+) -> Callable[[Callable[..., Any]], StrawberryField]:
+    """`@strawberry.federation.field(description=...)` in a form mypy can check: strawberry
+    types the keyword-only form as returning Any, which makes every resolver untyped."""
+
+    def decorate(resolver: Callable[..., Any]) -> StrawberryField:
+        directives = process_federation_field_directives(None, **federation)
+        return strawberry.field(resolver, description=description, directives=directives)
+
+    return decorate
+
+
+def mutation(description: str) -> Callable[[Callable[..., Any]], StrawberryField]:
+    """`@strawberry.mutation(description=...)`, typed like `field`."""
+
+    def decorate(resolver: Callable[..., Any]) -> StrawberryField:
+        return strawberry.mutation(resolver, description=description)
+
+    return decorate
+
+
+class _Backend:
+    """The backend client of one app: passed in, or opened and closed by the lifespan."""
+
+    def __init__(self, *, service: str, base_url: str, timeout: float) -> None:
+        self.service = service
+        self.base_url = base_url
+        self.timeout = timeout
+        self.client: BackendClient | None = None
+
+    def attach(self, http: httpx.AsyncClient) -> None:
+        self.client = BackendClient(
+            service=self.service, base_url=self.base_url, http=http, timeout=self.timeout
+        )
+
+    def get(self) -> BackendClient:
+        if self.client is None:
+            raise RuntimeError(
+                f"{self.service} subgraph has no backend client: run the app with its "
+                "lifespan, or pass client= to create_app"
+            )
+        return self.client
+
+
+class _SubgraphGraphQL(GraphQL[Context[L], None]):
+    """Strawberry's ASGI app with a context that builds fresh loaders per request."""
+
+    def __init__(
+        self,
+        schema: strawberry.federation.Schema,
+        *,
+        backend: _Backend,
+        loaders: Callable[[BackendClient], L],
+    ) -> None:
+        super().__init__(schema, graphql_ide=None)
+        self.backend = backend
+        self.loaders = loaders
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context[L]:
+        member_id = request.headers.get(MEMBER_HEADER) or None
+        return Context(
+            request=request, loaders=self.loaders(self.backend.get()), member_id=member_id
+        )
+
+
+def create_subgraph_app(
+    *,
+    service: str,
+    schema: strawberry.federation.Schema,
+    loaders: Callable[[BackendClient], L],
+    backend_url: str,
+    client: httpx.AsyncClient | None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Starlette:
+    """A Starlette app serving `schema` at `/graphql` (and `/health`).
+
+    With `client`, the app uses it and leaves closing it to the caller; without, the
+    app's lifespan opens one pooled client for the process and closes it on shutdown.
+    """
+    backend = _Backend(service=service, base_url=backend_url, timeout=timeout)
+    if client is not None:
+        backend.attach(client)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if client is not None:
+            yield
+            return
+        async with create_http_client(timeout=timeout) as http:
+            backend.attach(http)
+            yield
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True, "subgraph": service})
+
+    graphql_app = _SubgraphGraphQL(schema, backend=backend, loaders=loaders)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/health", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+class AppFactory(Protocol):
+    """The `create_app` signature every subgraph module exposes."""
+
+    def __call__(
+        self, *, backend_url: str, client: httpx.AsyncClient | None = ...
+    ) -> Starlette: ...
+
+
+def serve(
+    create_app: AppFactory,
+    *,
+    name: str,
+    port: int,
+    backend_port: int,
+    argv: list[str] | None = None,
+) -> None:
+    """Parse the command line and run the subgraph with uvicorn."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m schema.{name}", description=f"The {name} demo subgraph."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument(
+        "--backend",
+        default=f"http://127.0.0.1:{backend_port}",
+        help="base URL of the backend service",
+    )
+    args = parser.parse_args(argv)
+    uvicorn.run(create_app(backend_url=args.backend), host=args.host, port=args.port)

@@ -1,0 +1,151 @@
+"""The members subgraph: `Member` (key `id`), `me` from the `x-member-id` header, my list with
+its mutations, and continue watching, which `@provides` each title's name."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TypeAlias
+
+import httpx
+import strawberry
+from starlette.applications import Starlette
+from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
+from strawberry.types import Info
+
+from resolvers.http import DEFAULT_TIMEOUT
+from resolvers.members import MemberRecord, MembersLoaders, change_my_list
+from schema.common import Context, create_subgraph_app, field, mutation, serve
+
+__all__ = ["create_app", "main", "schema"]
+
+MembersInfo: TypeAlias = Info[Context[MembersLoaders], None]
+
+
+@strawberry.enum(description="Which titles a profile may watch.")
+class MaturityLevel(Enum):
+    KIDS = "KIDS"
+    TEEN = "TEEN"
+    ADULT = "ADULT"
+
+
+# Members points at titles but cannot resolve them; catalog owns them.
+@strawberry.federation.type(keys=[Key(fields=FieldSet("id"), resolvable=False)])
+class Title:
+    id: strawberry.ID
+    # Owned by catalog; members knows it only where `@provides` says so (continue watching).
+    name: str | None = strawberry.federation.field(external=True, graphql_type=str, default=None)
+
+
+@strawberry.type(description="A title the member started, and where they stopped.")
+class ContinueWatching:
+    title: Title = strawberry.federation.field(provides=["name"])
+    position_seconds: int
+
+
+@strawberry.federation.type(keys=["id"], description="A member profile.")
+class Member:
+    id: strawberry.ID
+    name: str
+    maturity_level: MaturityLevel
+
+    @classmethod
+    def from_record(cls, record: MemberRecord) -> Member:
+        """The GraphQL object for a backend record."""
+        return cls(
+            id=strawberry.ID(record.id),
+            name=record.name,
+            maturity_level=MaturityLevel(record.maturity_level),
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: MembersInfo, id: str) -> Member | None:
+        """A member by id; unknown ids give null."""
+        record = await info.context.loaders.member_by_id.load(id)
+        return None if record is None else cls.from_record(record)
+
+    @field("The titles the member saved, in the order they added them.")
+    async def my_list(self, info: MembersInfo) -> list[Title]:
+        title_ids = await info.context.loaders.my_list_by_member.load(self.id)
+        return [Title(id=strawberry.ID(t)) for t in title_ids or ()]
+
+    @field("Titles the member started, most recent first.")
+    async def continue_watching(self, info: MembersInfo) -> list[ContinueWatching]:
+        loader = info.context.loaders.continue_watching_by_member
+        return [
+            ContinueWatching(
+                title=Title(id=strawberry.ID(item.title_id), name=item.title_name),
+                position_seconds=item.position_seconds,
+            )
+            for item in await loader.load(self.id) or ()
+        ]
+
+
+@strawberry.input(description="A title to add to or remove from a member's list.")
+class MyListInput:
+    member_id: strawberry.ID
+    title_id: strawberry.ID
+
+
+@strawberry.type
+class Query:
+    @field("The signed-in member (the `x-member-id` header), or null.")
+    async def me(self, info: MembersInfo) -> Member | None:
+        member_id = info.context.member_id
+        if member_id is None:
+            return None
+        return await Member.resolve_reference(info, id=member_id)
+
+    @field("A member by id.")
+    async def member(self, info: MembersInfo, id: strawberry.ID) -> Member | None:
+        return await Member.resolve_reference(info, id=id)
+
+
+@strawberry.type
+class Mutation:
+    @mutation("Add a title to a member's list (adding twice is a no-op).")
+    async def add_to_my_list(self, info: MembersInfo, input: MyListInput) -> Member:
+        return await _change(info, input, add=True)
+
+    @mutation("Remove a title from a member's list.")
+    async def remove_from_my_list(self, info: MembersInfo, input: MyListInput) -> Member:
+        return await _change(info, input, add=False)
+
+
+async def _change(info: MembersInfo, change: MyListInput, *, add: bool) -> Member:
+    loaders = info.context.loaders
+    await change_my_list(loaders, member_id=change.member_id, title_id=change.title_id, add=add)
+    member = await Member.resolve_reference(info, id=change.member_id)
+    if member is None:
+        # The backend just accepted this member; losing it in between is the backend's fault.
+        raise RuntimeError(f"member {change.member_id!r} vanished after changing its list")
+    return member
+
+
+schema = strawberry.federation.Schema(query=Query, mutation=Mutation)
+
+
+def create_app(
+    *,
+    backend_url: str,
+    client: httpx.AsyncClient | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Starlette:
+    """The members subgraph over the members backend at `backend_url`."""
+    return create_subgraph_app(
+        service="members",
+        schema=schema,
+        loaders=MembersLoaders.create,
+        backend_url=backend_url,
+        client=client,
+        timeout=timeout,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m schema.members --port 4004 --backend http://127.0.0.1:4104`."""
+    serve(create_app, name="members", port=4004, backend_port=4104, argv=argv)
+
+
+if __name__ == "__main__":
+    main()
