@@ -1,0 +1,350 @@
+"""Executes a query plan: one dispatch on node kind, one mutable result, one error list.
+
+Fetching goes through a `Fetcher`; merging is synchronous (`federation.merge`). The merged data is
+keyed by the client's response keys and may hold extra fields (keys, `__typename`, requires); the
+shaping pass (`federation.shaping`) turns it into exactly what the client asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    parse,
+)
+
+from federation.fetcher import Fetcher, SubgraphFetchError
+from federation.merge import (
+    IsSubtype,
+    collect_targets,
+    copy_json,
+    deep_merge,
+    project,
+    subtype_predicate,
+)
+from federation.plan import (
+    ConditionNode,
+    FetchNode,
+    FlattenNode,
+    ParallelNode,
+    PlanNode,
+    QueryPlan,
+    SequenceNode,
+)
+from federation.types import JSONObject, Representation, ResponsePath
+
+__all__ = ["MAX_FAILURE_ERRORS", "execute_plan"]
+
+#: A failed fetch reports one error per owed field; beyond this many, one summary error instead.
+MAX_FAILURE_ERRORS = 100
+
+#: An owed top-level field of a fetch: its response key and the type condition it sits under.
+_Owed = tuple[str, str | None]
+#: An entity target: the object to extend, its concrete path, the index of its representation.
+_Mapped = tuple[JSONObject, ResponsePath, int]
+
+
+@dataclass(slots=True)
+class _Execution:
+    fetcher: Fetcher
+    variables: Mapping[str, Any]
+    possible_types: Mapping[str, frozenset[str]]
+    is_subtype: IsSubtype
+    headers: Mapping[str, str] | None
+    data: JSONObject
+    errors: list[JSONObject]
+
+
+async def execute_plan(
+    plan: QueryPlan,
+    *,
+    fetcher: Fetcher,
+    variables: Mapping[str, Any],
+    possible_types: Mapping[str, frozenset[str]],
+    headers: Mapping[str, str] | None = None,
+) -> tuple[JSONObject | None, list[JSONObject]]:
+    """Run `plan` and return the merged (unshaped) data and the errors, in arrival order.
+
+    `variables` are the coerced client variables (defaults applied). `possible_types` maps each
+    abstract type name to its object type names, for fragments in requires and flatten paths.
+    Subgraph errors are rewritten to client paths and carry `extensions.serviceName`.
+    """
+    state = _Execution(
+        fetcher=fetcher,
+        variables=variables,
+        possible_types=possible_types,
+        is_subtype=subtype_predicate(possible_types),
+        headers=headers,
+        data={},
+        errors=[],
+    )
+    if plan.node is not None:
+        await _run(plan.node, state)
+    return state.data, state.errors
+
+
+async def _run(node: PlanNode, state: _Execution) -> None:
+    if isinstance(node, FetchNode):
+        await _fetch_root(node, state)
+    elif isinstance(node, FlattenNode):
+        await _fetch_entities(node, state)
+    elif isinstance(node, SequenceNode):
+        for child in node.nodes:
+            await _run(child, state)
+    elif isinstance(node, ParallelNode):
+        await asyncio.gather(*(_run(child, state) for child in node.nodes))
+    elif isinstance(node, ConditionNode):
+        branch = node.if_clause if state.variables.get(node.condition) is True else node.else_clause
+        if branch is not None:
+            await _run(branch, state)
+
+
+def _used_variables(node: FetchNode, variables: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: variables[name] for name in node.variable_usages if name in variables}
+
+
+async def _fetch_root(node: FetchNode, state: _Execution) -> None:
+    body = {"query": node.operation, "variables": _used_variables(node, state.variables)}
+    try:
+        response = await state.fetcher.fetch(node.service_name, body, state.headers)
+    except SubgraphFetchError as exc:
+        owed: list[ResponsePath] = [
+            [key] for key, _ in _owed_fields(node.operation, entities=False)
+        ]
+        state.errors.extend(_failure_errors(exc, owed))
+        return
+    data = response.get("data")
+    if isinstance(data, dict):
+        deep_merge(state.data, data, state.possible_types)
+    for error in _errors_of(response):
+        path = error.get("path") if isinstance(error, dict) else None
+        state.errors.append(_subgraph_error(error, node.service_name, path))
+
+
+async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
+    node = flatten.node
+    representations, mapped = _representations(flatten, state)
+    if not representations:
+        return
+    variables = {
+        name: value
+        for name, value in _used_variables(node, state.variables).items()
+        if name != "representations"
+    }
+    body = {"query": node.operation, "variables": {"representations": representations, **variables}}
+    try:
+        response = await state.fetcher.fetch(node.service_name, body, state.headers)
+    except SubgraphFetchError as exc:
+        owed = _owed_entity_paths(node, mapped, state.is_subtype)
+        state.errors.extend(_failure_errors(exc, owed))
+        return
+
+    paths_of: dict[int, list[ResponsePath]] = {}
+    for _, path, index in mapped:
+        paths_of.setdefault(index, []).append(path)
+    errors = _errors_of(response)
+    for error in errors:
+        state.errors.extend(_entity_errors(error, node.service_name, paths_of, mapped))
+
+    data = response.get("data")
+    entities = data.get("_entities") if isinstance(data, dict) else None
+    if isinstance(entities, list) and len(entities) == len(representations):
+        _merge_entities(entities, mapped, state.possible_types)
+    elif entities is not None or not errors:  # else the subgraph's errors explain it already
+        count = len(entities) if isinstance(entities, list) else "no"
+        state.errors.append(
+            {
+                "message": f'Subgraph "{node.service_name}" returned {count} entities for '
+                f"{len(representations)} representations.",
+                "extensions": {"code": "SUBGRAPH_BAD_RESPONSE", "serviceName": node.service_name},
+            }
+        )
+
+
+def _representations(
+    flatten: FlattenNode, state: _Execution
+) -> tuple[list[Representation], list[_Mapped]]:
+    """Project every target, deduplicated: the same entity is sent once and fanned back out."""
+    node = flatten.node
+    requires = node.requires or ()
+    representations: list[Representation] = []
+    index_of: dict[bytes, int] = {}
+    mapped: list[_Mapped] = []
+    for obj, path in collect_targets(state.data, flatten.path, state.is_subtype):
+        representation = project(obj, requires, state.is_subtype)
+        if representation is None:
+            continue
+        _rewrite_input(representation, node.input_rewrites, state.is_subtype)
+        key = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
+        index = index_of.get(key)
+        if index is None:
+            index = index_of[key] = len(representations)
+            representations.append(representation)
+        mapped.append((obj, path, index))
+    return representations, mapped
+
+
+def _merge_entities(
+    entities: list[Any], mapped: list[_Mapped], abstract_types: Mapping[str, frozenset[str]]
+) -> None:
+    merged: set[int] = set()
+    for obj, _, index in mapped:
+        entity = entities[index]
+        if not isinstance(entity, dict):
+            continue  # a null entity leaves its fields missing; shaping nulls them
+        if index in merged:
+            entity = copy_json(entity)  # deep_merge shares subtrees; targets must not
+        merged.add(index)
+        deep_merge(obj, entity, abstract_types)
+
+
+def _rewrite_input(
+    representation: Representation, rewrites: tuple[tuple[str, str], ...], is_subtype: IsSubtype
+) -> None:
+    typename = representation["__typename"]
+    for condition, new_typename in rewrites:
+        if is_subtype(typename, condition):
+            representation["__typename"] = new_typename
+            return
+
+
+def _errors_of(response: Mapping[str, Any]) -> list[Any]:
+    errors = response.get("errors")
+    return errors if isinstance(errors, list) else []
+
+
+def _subgraph_error(error: Any, service_name: str, path: Any) -> JSONObject:
+    if not isinstance(error, dict):
+        error = {}
+    message = error.get("message")
+    result: JSONObject = {"message": message if isinstance(message, str) else "Subgraph error"}
+    if isinstance(path, list) and path:
+        result["path"] = path
+    extensions = error.get("extensions")
+    result["extensions"] = {
+        **(extensions if isinstance(extensions, dict) else {}),
+        "serviceName": service_name,
+    }
+    return result
+
+
+def _entity_errors(
+    error: Any,
+    service_name: str,
+    paths_of: Mapping[int, list[ResponsePath]],
+    mapped: list[_Mapped],
+) -> list[JSONObject]:
+    path = error.get("path") if isinstance(error, dict) else None
+    if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities":
+        index = path[1]
+        targets = paths_of.get(index, []) if isinstance(index, int) else []
+        rest = path[2:]
+        if targets:
+            return [_subgraph_error(error, service_name, [*target, *rest]) for target in targets]
+        return [_subgraph_error(error, service_name, None)]
+    return [_subgraph_error(error, service_name, mapped[0][1] if mapped else None)]
+
+
+def _owed_entity_paths(
+    node: FetchNode, mapped: list[_Mapped], is_subtype: IsSubtype
+) -> list[ResponsePath]:
+    owed = _owed_fields(node.operation, entities=True)
+    paths: list[ResponsePath] = []
+    for obj, path, _ in mapped:
+        typename = obj.get("__typename")
+        for key, condition in owed:
+            if condition is None or (isinstance(typename, str) and is_subtype(typename, condition)):
+                paths.append([*path, key])
+        if len(paths) > MAX_FAILURE_ERRORS:
+            break  # enough to know the errors will be capped
+    return paths
+
+
+def _failure_errors(exc: SubgraphFetchError, paths: list[ResponsePath]) -> list[JSONObject]:
+    """One error per owed field path, capped; the fields themselves stay missing."""
+    if not paths:
+        return [{"message": exc.message, "extensions": _failure_extensions(exc)}]
+    capped = len(paths) > MAX_FAILURE_ERRORS
+    errors: list[JSONObject] = [
+        {"message": exc.message, "path": path, "extensions": _failure_extensions(exc)}
+        for path in (paths[: MAX_FAILURE_ERRORS - 1] if capped else paths)
+    ]
+    if capped:
+        errors.append(
+            {
+                "message": f"{exc.message} Further errors for this fetch were omitted.",
+                "extensions": _failure_extensions(exc),
+            }
+        )
+    return errors
+
+
+def _failure_extensions(exc: SubgraphFetchError) -> JSONObject:
+    return {"code": exc.code, "serviceName": exc.service}
+
+
+@lru_cache(maxsize=2048)
+def _owed_fields(operation: str, *, entities: bool) -> tuple[_Owed, ...]:
+    """The top-level response keys a fetch owes (of `_entities` for an entity fetch).
+
+    Cached by operation text: plans are cached and reused, so each operation parses once.
+    """
+    document = parse(operation, no_location=True)
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    selection_set = next(
+        definition.selection_set
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+    )
+    owed: list[_Owed] = []
+    if entities:
+        for field, _ in _top_fields(selection_set, fragments, None):
+            if field.name.value == "_entities" and field.selection_set is not None:
+                owed.extend(
+                    (_response_key(inner), condition)
+                    for inner, condition in _top_fields(field.selection_set, fragments, None)
+                )
+    else:
+        top = _top_fields(selection_set, fragments, None)
+        owed.extend((_response_key(field), None) for field, _ in top)
+    # dict.fromkeys: deduplicate, keeping query order
+    return tuple(item for item in dict.fromkeys(owed) if item[0] != "__typename")
+
+
+def _response_key(field: FieldNode) -> str:
+    return field.alias.value if field.alias else field.name.value
+
+
+def _top_fields(
+    selection_set: SelectionSetNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    condition: str | None,
+) -> list[tuple[FieldNode, str | None]]:
+    fields: list[tuple[FieldNode, str | None]] = []
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            fields.append((selection, condition))
+        elif isinstance(selection, InlineFragmentNode):
+            inner = selection.type_condition.name.value if selection.type_condition else condition
+            fields.extend(_top_fields(selection.selection_set, fragments, inner))
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                inner = fragment.type_condition.name.value
+                fields.extend(_top_fields(fragment.selection_set, fragments, inner))
+    return fields
