@@ -25,6 +25,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
     GraphQLSchema,
     GraphQLUnionType,
     InlineFragmentNode,
@@ -81,6 +82,7 @@ class _FieldPlan:
     is_typename: bool
     type: GraphQLOutputType
     non_null: bool
+    scalar: bool  # a (non-null) scalar: copied as is, the common case worth a fast path
     selection_sets: _SelectionSets
     label: str  # "Type.field", for null errors
 
@@ -145,6 +147,10 @@ class _Shaper:
             if plan.is_typename:
                 result: Any = runtime.name if runtime is not None else None
                 if result is None:
+                    self._null_error(path, plan.label)
+            elif plan.scalar:
+                result = value.get(plan.key)
+                if result is None and plan.non_null:
                     self._null_error(path, plan.label)
             else:
                 result = self._complete(
@@ -215,12 +221,16 @@ class _Shaper:
             if field_def is None:
                 continue  # not in the API schema: validation rejected it, or it is a helper
             sub_sets = tuple(node.selection_set for node in nodes if node.selection_set)
+            named = field_def.type
+            if isinstance(named, GraphQLNonNull):
+                named = named.of_type
             plans.append(
                 _FieldPlan(
                     key=key,
                     is_typename=name == "__typename",
                     type=field_def.type,
                     non_null=isinstance(field_def.type, GraphQLNonNull),
+                    scalar=isinstance(named, GraphQLScalarType),
                     selection_sets=sub_sets,
                     label=f"{parent.name}.{name}",
                 )
