@@ -28,6 +28,10 @@ DEFAULT_LIMITS = httpx.Limits(
 )
 
 _ACCEPT = "application/graphql-response+json, application/json"
+# Headers that describe one hop or one body; forwarding the client's would corrupt our request.
+_NOT_FORWARDED = frozenset(
+    {"accept", "connection", "content-length", "content-type", "host", "transfer-encoding"}
+)
 
 
 class SubgraphFetchError(FederationError):
@@ -95,7 +99,11 @@ class HttpFetcher:
             raise SubgraphFetchError(
                 service_name, "SUBGRAPH_UNREACHABLE", f'Unknown subgraph "{service_name}".'
             )
-        request_headers = dict(headers or {})
+        request_headers = {
+            name: value
+            for name, value in (headers or {}).items()
+            if name.lower() not in _NOT_FORWARDED
+        }
         request_headers["content-type"] = "application/json"
         request_headers["accept"] = _ACCEPT
         try:

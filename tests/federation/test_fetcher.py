@@ -54,7 +54,8 @@ async def test_fetcher_posts_json_and_returns_response() -> None:
     seen: list[dict[str, Any]] = []
     fetcher = fetcher_for(graphql_app(seen))
     body = {"query": "query ($n: String) { hello(name: $n) }", "variables": {"n": "ada"}}
-    response = await fetcher.fetch("a", body, {"x-request-id": "r1", "accept": "text/html"})
+    forwarded = {"x-request-id": "r1", "Accept": "text/html", "Content-Length": "3"}
+    response = await fetcher.fetch("a", body, forwarded)
     assert response == {"data": {"hello": "hello ada"}}
     headers = seen[0]["headers"]
     assert headers["content-type"] == "application/json"
