@@ -157,10 +157,12 @@ class Query:
         page = await info.context.loaders.title_page_by_cursor.load((first, after))
         return await TitleConnection.load(info, page)
 
-    @field("Every genre.")
-    async def genres(self, info: CatalogInfo) -> list[Genre]:
+    @field("Genres in catalog order: all of them, or the first `first` (home-screen rows).")
+    async def genres(self, info: CatalogInfo, first: int | None = None) -> list[Genre]:
         loaders = info.context.loaders
         ids = await loaders.genre_ids_by_list.load("all")
+        if first is not None:
+            ids = ids[: check_range("first", first, 1, 100)]
         records = await loaders.genre_by_id.load_many(ids)
         return [Genre.from_record(r) for r in records if r is not None]
 
