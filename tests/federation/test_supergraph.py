@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from graphql import print_ast, print_schema
+from graphql import GraphQLInterfaceType, print_ast, print_schema
 
 from federation.errors import SupergraphError
 from federation.supergraph import ContextArgument, Graph, Supergraph, load_supergraph
@@ -276,8 +276,8 @@ def test_load_supergraph_inaccessible_api_schema() -> None:
 def test_load_supergraph_api_schema_possible_types_hide_inaccessible() -> None:
     api = _load("inaccessible").api_schema
     account = api.get_type("Account")
-    assert account is not None
-    assert [t.name for t in api.get_possible_types(account)] == ["User"]  # type: ignore[arg-type]
+    assert isinstance(account, GraphQLInterfaceType)
+    assert [t.name for t in api.get_possible_types(account)] == ["User"]
 
 
 # -- malformed supergraphs ------------------------------------------------------------------------
