@@ -513,7 +513,7 @@ def _resolvable(
         if entry.override is None or entry.override not in known_graphs:
             continue
         overridden.add(entry.graph if entry.override_label is not None else entry.override)
-    return frozenset(
+    resolvable = {
         graph
         for graph, entry in entries.items()
         # A graph always returns its own key fields; Fed1-composed supergraphs still mark them
@@ -521,7 +521,14 @@ def _resolvable(
         if (not entry.external or field_name in key_fields.get(graph, ()))
         and not entry.used_overridden
         and graph not in overridden
+    }
+    # join v0.1 lists only the owner's @join__field, yet every graph with a key has its fields.
+    resolvable.update(
+        graph
+        for graph, fields in key_fields.items()
+        if field_name in fields and graph not in entries
     )
+    return frozenset(resolvable)
 
 
 def _kind(named: GraphQLNamedType) -> TypeKind:

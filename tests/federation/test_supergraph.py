@@ -375,3 +375,19 @@ def test_load_supergraph_rejects_unsupported_join_version() -> None:
 def test_load_supergraph_rejects_accessible_field_of_inaccessible_type() -> None:
     sdl = _sdl("inaccessible").replace("audit: AuditLog @inaccessible", "audit: AuditLog")
     _rejects(sdl, "User.audit", "AuditLog")
+
+
+# -- join v0.1 through @core ----------------------------------------------------------------------
+
+
+def test_load_supergraph_v01_core_form() -> None:
+    supergraph = _load("join_v01_core")
+    assert [link.name for link in supergraph.links] == ["core", "join"]
+    # Value types carry no @join__type: they are in every graph.
+    assert _resolvable(supergraph, "Review.body") == {"products", "reviews"}
+    # A graph with a key has the key fields even without its own @join__field.
+    assert _resolvable(supergraph, "Product.upc") == {"products", "reviews"}
+    assert _resolvable(supergraph, "Product.name") == {"products"}
+    printed = _api(supergraph)
+    _assert_no_federation_leftovers(printed)
+    assert "core" not in printed
