@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 from resolvers.artwork import MAX_WIDTH, MIN_WIDTH, ArtworkKey, ArtworkLoaders, ArtworkRecord
 from resolvers.http import DEFAULT_TIMEOUT
-from schema.common import Context, create_subgraph_app, field, serve
+from schema.common import FEDERATION_VERSION, Context, create_subgraph_app, field, serve
 
 __all__ = ["create_app", "main", "schema"]
 
@@ -77,7 +77,7 @@ class Title:
         return None if record is None else Artwork.from_record(record)
 
 
-schema = strawberry.federation.Schema(types=[Title, Artwork])
+schema = strawberry.federation.Schema(types=[Title, Artwork], federation_version=FEDERATION_VERSION)
 
 
 def create_app(

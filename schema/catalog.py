@@ -20,7 +20,7 @@ from resolvers.catalog import (
     TitleRecord,
 )
 from resolvers.http import DEFAULT_TIMEOUT
-from schema.common import Context, create_subgraph_app, field, serve
+from schema.common import FEDERATION_VERSION, Context, create_subgraph_app, field, serve
 
 __all__ = ["create_app", "main", "schema"]
 
@@ -186,7 +186,7 @@ class Query:
         return results
 
 
-schema = strawberry.federation.Schema(query=Query)
+schema = strawberry.federation.Schema(query=Query, federation_version=FEDERATION_VERSION)
 
 
 def create_app(

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import httpx
 import strawberry
@@ -27,6 +27,7 @@ from typing_extensions import Unpack
 from resolvers.http import DEFAULT_TIMEOUT, BackendClient, create_http_client
 
 __all__ = [
+    "FEDERATION_VERSION",
     "MEMBER_HEADER",
     "AppFactory",
     "Context",
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 L = TypeVar("L")
+
+#: Pinned so a strawberry upgrade cannot move every subgraph's `@link` on its own; the
+#: directives used here (key, shareable, inaccessible, external, requires, provides) are 2.0.
+FEDERATION_VERSION: Final = "2.7"
 
 #: The request header that names the signed-in member (set by the gateway).
 MEMBER_HEADER = "x-member-id"

@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from resolvers.http import DEFAULT_TIMEOUT
 from resolvers.members import MemberRecord, MembersLoaders, change_my_list
-from schema.common import Context, create_subgraph_app, field, mutation, serve
+from schema.common import FEDERATION_VERSION, Context, create_subgraph_app, field, mutation, serve
 
 __all__ = ["create_app", "main", "schema"]
 
@@ -122,7 +122,9 @@ async def _change(info: MembersInfo, change: MyListInput, *, add: bool) -> Membe
     return member
 
 
-schema = strawberry.federation.Schema(query=Query, mutation=Mutation)
+schema = strawberry.federation.Schema(
+    query=Query, mutation=Mutation, federation_version=FEDERATION_VERSION
+)
 
 
 def create_app(

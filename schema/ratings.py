@@ -16,7 +16,7 @@ from strawberry.types import Info
 from resolvers.batching import PageKey, check_range
 from resolvers.http import DEFAULT_TIMEOUT
 from resolvers.ratings import RatingsLoaders, ReviewRecord, rating_badge
-from schema.common import Context, create_subgraph_app, field, serve
+from schema.common import FEDERATION_VERSION, Context, create_subgraph_app, field, serve
 
 __all__ = ["create_app", "main", "schema"]
 
@@ -139,7 +139,9 @@ class Title:
         )
 
 
-schema = strawberry.federation.Schema(types=[Title, Review, Member])
+schema = strawberry.federation.Schema(
+    types=[Title, Review, Member], federation_version=FEDERATION_VERSION
+)
 
 
 def create_app(
