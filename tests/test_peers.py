@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -9,6 +10,8 @@ import pytest
 import strawberry
 from strawberry.federation import Schema
 
+from tests.fixtures.federation import cases as fixture_cases
+from tests.fixtures.federation.recompose import compose_feature
 from tests.peers_support import (
     CompositionError,
     compose_with_apollo,
@@ -128,3 +131,54 @@ async def test_apollo_gateway_joins_entities_across_real_subgraphs() -> None:
         }
     }
     assert introspection.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+
+
+# --- fixture subgraph sets (tests/fixtures/federation/<feature>/) ---------------------------
+
+FEATURES = fixture_cases.features()
+
+
+def _error_paths(body: dict[str, Any]) -> list[Any]:
+    errors = list(body.get("errors") or [])
+    errors += (body.get("extensions") or {}).get("valueCompletion") or []
+    return sorted((e.get("path") for e in errors), key=json.dumps)
+
+
+@pytest.mark.parametrize("feature", FEATURES)
+def test_fixture_supergraph_matches_recomposition(feature: str) -> None:
+    assert compose_feature(feature) == fixture_cases.supergraph_sdl(feature), (
+        f"run: .venv/bin/python -m tests.fixtures.federation.recompose {feature}"
+    )
+
+
+@pytest.mark.parametrize("feature", FEATURES)
+async def test_fixture_cases_match_apollo_gateway(feature: str) -> None:
+    cases = fixture_cases.load_cases(feature)
+    invalid = fixture_cases.load_invalid_operations(feature)
+    reset = fixture_cases.reset_hook(feature)
+    answers: dict[str, dict[str, Any]] = {}
+    rejected: dict[str, dict[str, Any]] = {}
+    async with serve_subgraphs(fixture_cases.subgraph_module(feature).SUBGRAPHS) as urls:
+        supergraph = with_subgraph_urls(fixture_cases.supergraph_sdl(feature), urls)
+        async with (
+            run_apollo_gateway(supergraph) as gateway,
+            httpx.AsyncClient(timeout=30) as client,
+        ):
+            for case in cases:
+                if reset is not None:
+                    reset()
+                payload = {"query": case.document, "variables": case.variables}
+                answers[case.operation_name] = (await client.post(gateway.url, json=payload)).json()
+            for name, document in invalid.items():
+                rejected[name] = (await client.post(gateway.url, json={"query": document})).json()
+    for case in cases:
+        body = answers[case.operation_name]
+        got = (body.get("data"), _error_paths(body))
+        want = (case.expected_data, sorted(case.expected_error_paths, key=json.dumps))
+        if case.apollo_differs is None:
+            assert got == want, f"{feature}/{case.operation_name}: {body}"
+        else:  # a known Apollo bug: flag it when an upgrade fixes it
+            assert got != want, f"{feature}/{case.operation_name} now matches: drop apolloDiffers"
+    for name, body in rejected.items():
+        codes = {e.get("extensions", {}).get("code") for e in body.get("errors", [])}
+        assert "data" not in body and codes == {"GRAPHQL_VALIDATION_FAILED"}, f"{name}: {body}"

@@ -1,0 +1,45 @@
+// Print Apollo's query plan for one operation against a supergraph.
+//
+//   node peers/plan.mjs --supergraph FILE [--operation-name NAME] < operation.graphql
+//
+// stdout: JSON {"plan": "<Apollo's text form>"} or {"errors": [{"message"}]}; exit 0 both ways.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Supergraph, operationFromDocument } from '@apollo/federation-internals';
+import { QueryPlanner, prettyFormatQueryPlan } from '@apollo/query-planner';
+import { parse } from 'graphql';
+
+async function readStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      supergraph: { type: 'string' },
+      'operation-name': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.supergraph) throw new Error('usage: node plan.mjs --supergraph FILE < op.graphql');
+  const supergraph = Supergraph.build(readFileSync(values.supergraph, 'utf8'));
+  const document = parse(await readStdin());
+  let out;
+  try {
+    const operation = operationFromDocument(supergraph.schema, document, {
+      operationName: values['operation-name'],
+    });
+    const planner = new QueryPlanner(supergraph);
+    out = { plan: prettyFormatQueryPlan(planner.buildQueryPlan(operation)) };
+  } catch (err) {
+    out = { errors: [{ message: err?.message ?? String(err) }] };
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+main().catch((err) => {
+  process.stderr.write(`plan.mjs crashed: ${err?.stack ?? err}\n`);
+  process.exit(2);
+});
