@@ -60,7 +60,8 @@ class TitleConnection:
 class Title:
     id: strawberry.ID
     slug: str
-    name: str
+    # Shareable because members @provides it (from its continue-watching records).
+    name: str = strawberry.federation.field(shareable=True)
     kind: TitleKind
     release_year: int
     runtime_minutes: int

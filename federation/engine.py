@@ -1,0 +1,142 @@
+"""The engine: one request goes parse → validate → plan → fetch → merge → shape.
+
+Parsed operations and plans are cached per (operation text, operation name); neither key depends
+on variable values, because variable `@skip`/`@include` become Condition nodes in the plan.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLError, is_abstract_type
+
+from federation.errors import PlanningError
+from federation.executor import execute_plan
+from federation.fetcher import Fetcher
+from federation.operation import (
+    OperationCache,
+    OperationError,
+    coerce_variables,
+    execute_introspection,
+)
+from federation.plan import QueryPlan
+from federation.planner import QueryPlanner
+from federation.shaping import shape_response
+from federation.supergraph import Supergraph
+
+__all__ = ["Engine", "EngineResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineResult:
+    """A GraphQL response body and the HTTP status the GraphQL-over-HTTP spec gives it."""
+
+    status: int
+    body: dict[str, Any]
+    plan: QueryPlan | None = None
+
+
+class PlanCache:
+    """A bounded LRU of plans keyed by (operation text, operation name)."""
+
+    def __init__(self, max_size: int = 1000) -> None:
+        self.max_size = max_size
+        self.entries: OrderedDict[tuple[str, str | None], QueryPlan] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[str, str | None]) -> QueryPlan | None:
+        plan = self.entries.get(key)
+        if plan is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self.entries.move_to_end(key)
+        return plan
+
+    def put(self, key: tuple[str, str | None], plan: QueryPlan) -> None:
+        self.entries[key] = plan
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.max_size:
+            self.entries.popitem(last=False)
+
+
+class Engine:
+    """Serves operations against one supergraph through one fetcher."""
+
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        fetcher: Fetcher,
+        *,
+        operation_cache_size: int = 1000,
+        plan_cache_size: int = 1000,
+    ) -> None:
+        self.supergraph = supergraph
+        self.fetcher = fetcher
+        self.operations = OperationCache(supergraph.api_schema, max_size=operation_cache_size)
+        self.plans = PlanCache(plan_cache_size)
+        self.planner = QueryPlanner(supergraph)
+        self.possible_types: dict[str, frozenset[str]] = {
+            name: frozenset(t.name for t in supergraph.schema.get_possible_types(named))
+            for name, named in supergraph.schema.type_map.items()
+            if is_abstract_type(named)
+        }
+
+    async def execute(
+        self,
+        query: str,
+        operation_name: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> EngineResult:
+        """Run one client operation and return its response."""
+        try:
+            prepared = self.operations.prepare(query, operation_name)
+            coerced = coerce_variables(self.supergraph.api_schema, prepared.operation, variables)
+        except OperationError as error:
+            return EngineResult(error.status, {"errors": [e.formatted for e in error.errors]})
+        if prepared.operation_type == "subscription":
+            return _request_error("Subscriptions are not supported over this transport", 400)
+        if prepared.is_introspection_only:
+            body = execute_introspection(self.supergraph.api_schema, prepared, coerced)
+            return EngineResult(200, body)
+        key = (query, operation_name)
+        plan = self.plans.get(key)
+        if plan is None:
+            try:
+                plan = self.planner.plan(prepared.operation, prepared.fragments)
+            except PlanningError as error:
+                located = {
+                    "message": str(error),
+                    "extensions": {"code": "QUERY_PLANNING_FAILED"},
+                }
+                if error.path:
+                    located["path"] = error.path
+                return EngineResult(200, {"data": None, "errors": [located]})
+            self.plans.put(key, plan)
+        data, errors = await execute_plan(
+            plan,
+            fetcher=self.fetcher,
+            variables=coerced,
+            possible_types=self.possible_types,
+            headers=headers,
+        )
+        body = shape_response(
+            schema=self.supergraph.api_schema,
+            operation=prepared.operation,
+            fragments=prepared.fragments,
+            variables=coerced,
+            data=data,
+            errors=errors,
+        )
+        return EngineResult(200, body, plan)
+
+
+def _request_error(message: str, status: int) -> EngineResult:
+    error = GraphQLError(message, extensions={"code": "BAD_REQUEST"})
+    return EngineResult(status, {"errors": [error.formatted]})

@@ -1,0 +1,68 @@
+"""The demo domain in one process: backends and subgraphs behind httpx ASGI transports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+
+import demo
+from federation.fetcher import HttpFetcher
+from federation.supergraph import Supergraph, load_supergraph
+from gateway import DEMO_SUPERGRAPH, create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class DemoGateway:
+    client: httpx.AsyncClient
+    backends: dict[str, httpx.AsyncClient]
+    supergraph: Supergraph
+
+    async def stats(self) -> dict[str, int]:
+        """Requests served by each backend so far."""
+        counts = {}
+        for name, backend in self.backends.items():
+            counts[name] = (await backend.get("/stats")).json()["requests"]
+        return counts
+
+
+def device_query(path: str) -> str:
+    return (ROOT / "clients" / path).read_text()
+
+
+@asynccontextmanager
+async def demo_gateway(*, dev: bool = True) -> AsyncIterator[DemoGateway]:
+    """The gateway app over the four demo subgraphs and backends, with no port opened."""
+    supergraph = load_supergraph(DEMO_SUPERGRAPH.read_text())
+    async with AsyncExitStack() as stack:
+        backends: dict[str, httpx.AsyncClient] = {}
+        mounts: dict[str, httpx.AsyncBaseTransport] = {}
+        apps = dict((name, app) for name, app, _host, _port in demo.demo_apps())
+        for name in demo.SUBGRAPHS:
+            backend_app = apps[f"backend-{name}"]
+            backend = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=backend_app), base_url=f"http://{name}-backend"
+            )
+            await stack.enter_async_context(backend)
+            backends[name] = backend
+            subgraph_app: Starlette = demo.SUBGRAPH_FACTORIES[name](
+                backend_url=f"http://{name}-backend", client=backend
+            )
+            mounts[f"http://{name}"] = httpx.ASGITransport(app=subgraph_app)
+        subgraph_client = httpx.AsyncClient(mounts=mounts)
+        await stack.enter_async_context(subgraph_client)
+        urls = {name: f"http://{name}/graphql" for name in demo.SUBGRAPHS}
+        fetcher = HttpFetcher(urls, client=subgraph_client)
+        app = create_app(supergraph, fetcher=fetcher, dev=dev)
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        )
+        await stack.enter_async_context(client)
+        yield DemoGateway(client, backends, supergraph)
