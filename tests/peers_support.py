@@ -2,6 +2,7 @@
 
 - :func:`ensure_peers_installed` installs ``peers/node_modules`` with ``npm ci`` when needed.
 - :func:`compose_with_apollo` composes subgraph SDLs into a supergraph with ``@apollo/composition``.
+- :func:`apollo_query_plan` prints Apollo's query plan for an operation (``peers/plan.mjs``).
 - :func:`run_apollo_gateway` runs ``@apollo/gateway`` on a free loopback port.
 - :func:`serve_subgraphs` serves strawberry subgraphs over loopback with uvicorn.
 - :func:`subgraph_sdl` and :func:`with_subgraph_urls` glue fixtures to the two.
@@ -144,6 +145,43 @@ def compose_with_apollo_full(subgraphs: Sequence[tuple[str, str, str]]) -> Compo
 def compose_with_apollo(subgraphs: Sequence[tuple[str, str, str]]) -> str:
     """Compose ``(name, url, sdl)`` triples into a supergraph SDL; raise CompositionError."""
     return compose_with_apollo_full(subgraphs).supergraph_sdl
+
+
+def apollo_query_plan(
+    supergraph_sdl: str, operation: str, operation_name: str | None = None
+) -> str:
+    """Apollo's query plan (its ``QueryPlan { ... }`` text form) for ``operation``.
+
+    Raises ``RuntimeError`` with Apollo's message when it cannot plan (or parse) the operation.
+    """
+    peers_dir = ensure_peers_installed()
+    with tempfile.TemporaryDirectory(prefix="edgegraph-plan-") as tmp:
+        sdl_path = Path(tmp) / "supergraph.graphql"
+        sdl_path.write_text(supergraph_sdl)
+        args = [_tool("node"), str(peers_dir / "plan.mjs"), "--supergraph", str(sdl_path)]
+        if operation_name is not None:
+            args += ["--operation-name", operation_name]
+        try:
+            proc = subprocess.run(
+                args,
+                input=operation,
+                cwd=peers_dir,
+                env=_peers_env(),
+                capture_output=True,
+                text=True,
+                timeout=COMPOSE_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise RuntimeError("peers/plan.mjs timed out") from exc
+    if proc.returncode != 0:
+        raise RuntimeError(f"peers/plan.mjs crashed ({proc.returncode}):\n{proc.stderr}")
+    out: dict[str, Any] = json.loads(proc.stdout)
+    if "errors" in out:
+        raise RuntimeError(
+            "Apollo could not plan: " + "; ".join(e["message"] for e in out["errors"])
+        )
+    return str(out["plan"])
 
 
 def subgraph_sdl(schema: Any) -> str:

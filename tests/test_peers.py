@@ -14,6 +14,7 @@ from tests.fixtures.federation import cases as fixture_cases
 from tests.fixtures.federation.recompose import compose_feature
 from tests.peers_support import (
     CompositionError,
+    apollo_query_plan,
     compose_with_apollo,
     run_apollo_gateway,
     serve_subgraphs,
@@ -101,6 +102,16 @@ def test_with_subgraph_urls_rejects_unknown_subgraph() -> None:
     assert 'url: "http://127.0.0.1:1/reviews/graphql"' in moved
     with pytest.raises(KeyError):
         with_subgraph_urls(sdl, {"nope": "http://x"})
+
+
+def test_apollo_query_plan_prints_sequence_for_entity_join() -> None:
+    sdl = compose_with_apollo(_subgraphs({"accounts": "http://a", "reviews": "http://r"}))
+    plan = apollo_query_plan(sdl, "query Q { users { name reviews } }", "Q")
+    assert plan.startswith("QueryPlan {")
+    assert 'Fetch(service: "accounts")' in plan
+    assert 'Flatten(path: "users.@")' in plan
+    with pytest.raises(RuntimeError, match="Apollo could not plan"):
+        apollo_query_plan(sdl, "{ nope }")
 
 
 async def test_apollo_gateway_joins_entities_across_real_subgraphs() -> None:
