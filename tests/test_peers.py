@@ -12,6 +12,7 @@ from strawberry.federation import Schema
 
 from tests.fixtures.federation import cases as fixture_cases
 from tests.fixtures.federation.recompose import compose_feature
+from tests.fixtures.federation.support import FEDERATION_VERSION
 from tests.peers_support import (
     CompositionError,
     apollo_query_plan,
@@ -64,8 +65,10 @@ class ReviewsQuery:
         return sum(len(v) for v in REVIEWS.values())
 
 
-ACCOUNTS = Schema(query=AccountsQuery)
-REVIEWS_SCHEMA = Schema(query=ReviewsQuery, types=[ReviewedUser])
+ACCOUNTS = Schema(query=AccountsQuery, federation_version=FEDERATION_VERSION)
+REVIEWS_SCHEMA = Schema(
+    query=ReviewsQuery, types=[ReviewedUser], federation_version=FEDERATION_VERSION
+)
 
 
 def _subgraphs(urls: dict[str, str]) -> list[tuple[str, str, str]]:
