@@ -102,6 +102,12 @@ def project(
     typename = obj.get("__typename")
     if not isinstance(typename, str):
         return None
+    # An entity fetch's inputs are one fragment per entity type; an object of any other type
+    # (a Song in a list of Books and Songs) is not a target of this fetch.
+    if all(isinstance(s, InputFragment) for s in requires) and not any(
+        is_subtype(typename, s.type_condition) for s in requires if isinstance(s, InputFragment)
+    ):
+        return None
     representation: Representation = {"__typename": typename}
     try:
         _project_into(obj, requires, is_subtype, representation)

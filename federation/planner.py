@@ -172,6 +172,10 @@ class _PlanRun:
         if self.depth > _MAX_DEPTH:
             raise PlanningError("The operation is too deep to plan", list(path))
         try:
+            if self._is_interface_object(parent_type, group.graph):
+                return self._plan_interface_object(
+                    group, selection, path, parent_type, selections, provided, user_keys, exclude
+                )
             if self._type_kind(parent_type) in ("INTERFACE", "UNION"):
                 return self._plan_abstract(
                     group, selection, path, parent_type, selections, provided, user_keys, exclude
@@ -197,6 +201,7 @@ class _PlanRun:
         selection.field("__typename")
         runtime = sorted(self.supergraph.possible_types(parent_type, graph))
         shared: list[NField] = []
+        through_interface: list[NField] = []
         per_type: dict[str, list[NSelection]] = {name: [] for name in runtime}
         for item in selections:
             if isinstance(item, NField):
@@ -204,6 +209,8 @@ class _PlanRun:
                     continue
                 if self._uniform(parent_type, item, runtime, graph, provided):
                     shared.append(item)
+                elif self._interface_entity_graphs(parent_type, item.name, graph):
+                    through_interface.append(item)
                 else:
                     for name in runtime:
                         per_type[name].append(item)
@@ -213,6 +220,13 @@ class _PlanRun:
                 if name == condition or name in self.supergraph.possible_types(condition):
                     per_type[name].append(NFragment(None, item.selections))
         producers = {group}
+        if through_interface:
+            # Fields an `@interfaceObject` (or an entity interface) adds: fetched on the
+            # interface itself, whatever the concrete type.
+            level_keys = _user_keys(_flatten(selections, parent_type, self)) or dict(user_keys)
+            producers |= self._plan_remote(
+                group, selection, path, parent_type, through_interface, level_keys, exclude
+            )
         if shared:
             producers |= self._plan_object(
                 group, selection, path, parent_type, tuple(shared), provided, user_keys, exclude
@@ -224,6 +238,69 @@ class _PlanRun:
                     group, fragment.children, path, name, tuple(items), provided, user_keys, exclude
                 )
         return producers
+
+    def _plan_interface_object(
+        self,
+        group: FetchGroup,
+        selection: SubSelectionSet,
+        path: tuple[str, ...],
+        parent_type: str,
+        selections: tuple[NSelection, ...],
+        provided: Provided | None,
+        user_keys: Mapping[str, NField],
+        exclude: frozenset[str],
+    ) -> set[FetchGroup]:
+        """An interface seen from a subgraph where it is an `@interfaceObject`.
+
+        That subgraph only knows the interface's name, so `__typename` and fragments on concrete
+        types need a type-lookup fetch to a subgraph where the interface is real.
+        """
+        plain: list[NSelection] = []
+        lookups: list[NSelection] = []
+        for item in selections:
+            if isinstance(item, NField):
+                (lookups if item.name == "__typename" else plain).append(item)
+            elif item.type_condition in (None, parent_type):
+                plain.append(NFragment(None, item.selections))
+            else:
+                lookups.append(item)
+        producers = self._plan_object(
+            group, selection, path, parent_type, tuple(plain), provided, user_keys, exclude
+        )
+        if lookups:
+            owner = self._interface_owner(parent_type)
+            if owner is None:
+                raise PlanningError(
+                    f"No subgraph can tell the concrete type of {parent_type}", list(path)
+                )
+            level_keys = _user_keys(_flatten(tuple(plain), parent_type, self)) or dict(user_keys)
+            producers |= self._jump(
+                group, selection, path, parent_type, owner, lookups,
+                group.conditions, level_keys, exclude, requires_field=None,
+            )  # fmt: skip
+        return producers
+
+    def _is_interface_object(self, type_name: str, graph: str) -> bool:
+        meta = self.supergraph.types.get(type_name)
+        in_graph = meta.in_graphs.get(graph) if meta is not None else None
+        return in_graph is not None and in_graph.is_interface_object
+
+    def _interface_owner(self, type_name: str) -> str | None:
+        """A subgraph where the interface is real and can be entered through a key."""
+        meta = self.supergraph.types[type_name]
+        for graph in sorted(meta.in_graphs, key=lambda g: self.planner.graph_order.get(g, 0)):
+            if not meta.in_graphs[graph].is_interface_object and self._entry_key(type_name, graph):
+                return graph
+        return None
+
+    def _interface_entity_graphs(self, type_name: str, field_name: str, graph: str) -> bool:
+        """Whether another subgraph resolves the field on the interface, entered by its key."""
+        if self._type_kind(type_name) != "INTERFACE":
+            return False
+        return any(
+            other != graph and self._entry_key(type_name, other) is not None
+            for other in self._resolvable_in(type_name, field_name)
+        )
 
     def _uniform(
         self,
@@ -361,7 +438,7 @@ class _PlanRun:
         path: tuple[str, ...],
         parent_type: str,
         graph: str,
-        fields: list[NField],
+        fields: list[NSelection],
         conditions: tuple[Condition, ...],
         level_keys: Mapping[str, NField],
         exclude: frozenset[str],
@@ -385,10 +462,11 @@ class _PlanRun:
             if requires is None:
                 raise PlanningError("internal: requires vanished", list(path))
             required = _fields_from_selection_set(requires)
+            # Required fields may come from anywhere, the target included (when it can resolve
+            # them without the field being planned); cycles end at the depth guard.
             producers |= self.plan_level(
-                group, selection, path, parent_type, required, None, level_keys,
-                exclude | {graph},
-            )  # fmt: skip
+                group, selection, path, parent_type, required, None, level_keys
+            )
             inputs += _input_fields(required, level_keys)
             child = self.new_group(graph, path, is_entity=True, conditions=conditions)
         else:
@@ -400,6 +478,9 @@ class _PlanRun:
             child = existing
         child.parents |= {p.id for p in producers}
         child.add_input(parent_type, inputs)
+        if self._is_interface_object(parent_type, graph):
+            # That subgraph knows only the interface: send its name, not the concrete type's.
+            child.input_rewrites[parent_type] = parent_type
         fragment = child.selection.fragment(parent_type)
         if requires_field is not None:
             # The post-requires step resolves the field itself, with its requirements in hand.

@@ -128,7 +128,9 @@ class _Shaper:
         else:
             typename = value.get("__typename")
             runtime = None
-            if typename is not None:
+            # An @interfaceObject subgraph answers with the interface's own name: the concrete
+            # type is unknown, which matters only if the client asks for it (see _plan).
+            if typename is not None and typename != type_.name:
                 found = self._schema.type_map.get(typename) if isinstance(typename, str) else None
                 if not isinstance(found, GraphQLObjectType) or not self._schema.is_sub_type(
                     type_, found

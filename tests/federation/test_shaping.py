@@ -108,12 +108,20 @@ def test_shape_response_typename_static_and_runtime() -> None:
     }
 
 
-def test_shape_response_interface_typename_nulls_object_with_error() -> None:
+def test_shape_response_unknown_typename_nulls_object_with_error() -> None:
     data = {"node": {"__typename": "Node", "id": "1"}, "nodes": [{"__typename": "Secret"}]}
     result = shape("{ node(id: 1) { id } nodes { id } }", data)
-    assert result["data"] == {"node": None, "nodes": [None]}
-    assert [error["path"] for error in result["errors"]] == [["node"], ["nodes", 0]]
-    assert 'Received "Node"' in result["errors"][0]["message"]
+    # The interface's own name (an @interfaceObject answer) is fine while nobody asks the type.
+    assert result["data"] == {"node": {"id": "1"}, "nodes": [None]}
+    assert [error["path"] for error in result["errors"]] == [["nodes", 0]]
+    assert 'Received "Secret"' in result["errors"][0]["message"]
+
+
+def test_shape_response_interface_typename_asked_is_an_error() -> None:
+    data = {"node": {"__typename": "Node", "id": "1"}}
+    result = shape("{ node(id: 1) { __typename id } }", data)
+    assert result["data"] == {"node": None}
+    assert result["errors"][0]["path"] == ["node", "__typename"]
 
 
 def test_shape_response_fragments_follow_runtime_type() -> None:
