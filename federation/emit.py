@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from graphql import TypeNode
+from graphql import VariableDefinitionNode
 
 from federation.fetch_group import FetchGroup
 from federation.normalize import Condition
@@ -23,7 +23,9 @@ __all__ = ["emit_plan"]
 
 
 def emit_plan(
-    groups: Sequence[FetchGroup], variable_types: Mapping[str, TypeNode], kind: OperationKind
+    groups: Sequence[FetchGroup],
+    variable_types: Mapping[str, VariableDefinitionNode],
+    kind: OperationKind,
 ) -> QueryPlan:
     """Turn the group DAG into a plan: dependents run after their parents, siblings in parallel."""
     if not groups:
@@ -75,7 +77,7 @@ def emit_plan(
 
 
 def _node(
-    group: FetchGroup, variable_types: Mapping[str, TypeNode], kind: OperationKind
+    group: FetchGroup, variable_types: Mapping[str, VariableDefinitionNode], kind: OperationKind
 ) -> PlanNode:
     fetch: FetchNode = group.to_fetch_node(variable_types, "query" if group.is_entity else kind)
     if group.is_entity:

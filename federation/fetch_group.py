@@ -22,7 +22,6 @@ from graphql import (
     OperationType,
     SelectionNode,
     SelectionSetNode,
-    TypeNode,
     VariableDefinitionNode,
     VariableNode,
     print_ast,
@@ -147,7 +146,7 @@ class FetchGroup:
             _merge_input(current, input_field)
 
     def to_fetch_node(
-        self, variable_types: Mapping[str, TypeNode], operation_kind: OperationKind
+        self, variable_types: Mapping[str, VariableDefinitionNode], operation_kind: OperationKind
     ) -> FetchNode:
         """Freeze this group into a FetchNode with its subgraph operation printed."""
         body = self.selection.to_ast()
@@ -155,7 +154,8 @@ class FetchGroup:
         definitions = [
             VariableDefinitionNode(
                 variable=VariableNode(name=NameNode(value=name)),
-                type=variable_types[name],
+                type=variable_types[name].type,
+                default_value=variable_types[name].default_value,
                 directives=(),
             )
             for name in used

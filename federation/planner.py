@@ -10,7 +10,7 @@ Groups are then frozen into Fetch/Flatten/Sequence/Parallel/Condition nodes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from graphql import (
     FieldNode,
@@ -20,7 +20,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    TypeNode,
+    VariableDefinitionNode,
     get_named_type,
     is_interface_type,
     is_object_type,
@@ -56,8 +56,10 @@ class QueryPlanner:
     ) -> QueryPlan:
         """Plan one operation. Raises PlanningError when a field cannot be reached."""
         kind: OperationKind = operation.operation.value
-        variable_types: dict[str, TypeNode] = {
-            d.variable.name.value: d.type for d in operation.variable_definitions or ()
+        # Subgraph operations redeclare the client's variables, defaults included: a nullable
+        # variable with a default may stand where a non-null value is expected.
+        variable_types: dict[str, VariableDefinitionNode] = {
+            d.variable.name.value: d for d in operation.variable_definitions or ()
         }
         run = _PlanRun(self, kind)
         run.plan_root(normalize_operation(operation, fragments))
@@ -280,6 +282,43 @@ class _PlanRun:
             )  # fmt: skip
         return producers
 
+    def _interface_with(self, type_name: str, field_name: str, graph: str) -> str | None:
+        """An interface of the type that another subgraph extends with the field."""
+        definition = self.supergraph.schema.get_type(type_name)
+        for interface in getattr(definition, "interfaces", ()):
+            if self._interface_entity_graphs(interface.name, field_name, graph):
+                return str(interface.name)
+        return None
+
+    def _plan_via_interface(
+        self,
+        group: FetchGroup,
+        selection: SubSelectionSet,
+        path: tuple[str, ...],
+        object_type: str,
+        field: NField,
+        level_keys: Mapping[str, NField],
+        exclude: frozenset[str],
+    ) -> set[FetchGroup]:
+        """A field an `@interfaceObject` adds, asked on a concrete type: fetch it on the
+        interface, with the key read from the concrete object."""
+        interface = self._interface_with(object_type, field.name, group.graph)
+        if interface is None:
+            raise PlanningError(f"No subgraph resolves {object_type}.{field.name}", list(path))
+        graph = self._first(
+            frozenset(
+                g
+                for g in self._resolvable_in(interface, field.name)
+                if g != group.graph and self._entry_key(interface, g) is not None
+            )
+        )
+        requires = self._requires(interface, field.name, graph) is not None
+        return self._jump(
+            group, selection, path, interface, graph, [field],
+            (*group.conditions, *field.conditions), level_keys, exclude,
+            requires_field=field if requires else None, key_type=object_type,
+        )  # fmt: skip
+
     def _is_interface_object(self, type_name: str, graph: str) -> bool:
         meta = self.supergraph.types.get(type_name)
         in_graph = meta.in_graphs.get(graph) if meta is not None else None
@@ -341,6 +380,12 @@ class _PlanRun:
             ):
                 producers |= self._add_local(
                     group, selection, path, parent_type, field, provided, level_keys, exclude
+                )
+            elif not self._resolvable_in(parent_type, field.name) and self._interface_with(
+                parent_type, field.name, graph
+            ):
+                producers |= self._plan_via_interface(
+                    group, selection, path, parent_type, field, level_keys, exclude
                 )
             else:
                 remote.append(field)
@@ -438,13 +483,20 @@ class _PlanRun:
         path: tuple[str, ...],
         parent_type: str,
         graph: str,
-        fields: list[NSelection],
+        fields: Sequence[NSelection],
         conditions: tuple[Condition, ...],
         level_keys: Mapping[str, NField],
         exclude: frozenset[str],
         *,
         requires_field: NField | None,
+        key_type: str | None = None,
     ) -> set[FetchGroup]:
+        """Move `fields` to an entity fetch in `graph`, entered through one of its keys.
+
+        Key (and required) fields are planned on `key_type` (default: `parent_type`) in the
+        current group, where the data is; the fetch itself asks for `parent_type`.
+        """
+        source_type = key_type or parent_type
         key = self._entry_key(parent_type, graph)
         if key is None:  # _plan_remote only offers graphs with an entry key
             raise PlanningError(f"No resolvable key of {parent_type} in {graph}", list(path))
@@ -453,7 +505,7 @@ class _PlanRun:
         inputs: list[InputField] = [InputField("__typename", "__typename")]
         selection.field("__typename")
         producers = self.plan_level(
-            group, selection, path, parent_type, key_fields, None, level_keys,
+            group, selection, path, source_type, key_fields, None, level_keys,
             exclude | {graph},
         )  # fmt: skip
         inputs += _input_fields(key_fields, level_keys)
@@ -465,7 +517,7 @@ class _PlanRun:
             # Required fields may come from anywhere, the target included (when it can resolve
             # them without the field being planned); cycles end at the depth guard.
             producers |= self.plan_level(
-                group, selection, path, parent_type, required, None, level_keys
+                group, selection, path, source_type, required, None, level_keys
             )
             inputs += _input_fields(required, level_keys)
             child = self.new_group(graph, path, is_entity=True, conditions=conditions)
@@ -665,4 +717,3 @@ def _selects(selection_set: SelectionSetNode, field_name: str) -> bool:
         isinstance(node, FieldNode) and node.name.value == field_name
         for node in selection_set.selections
     )
-
