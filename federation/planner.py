@@ -75,6 +75,8 @@ class _PlanRun:
         self.kind = kind
         self.groups: list[FetchGroup] = []
         self.children: dict[tuple[object, ...], FetchGroup] = {}
+        #: (group id, path) -> the object types an abstract position is narrowed to
+        self.scopes: dict[tuple[int, tuple[str, ...]], frozenset[str]] = {}
         self.depth = 0
 
     # -- groups -------------------------------------------------------------------------------
@@ -202,6 +204,9 @@ class _PlanRun:
         graph = group.graph
         selection.field("__typename")
         runtime = sorted(self.supergraph.possible_types(parent_type, graph))
+        scope = self.scopes.get((group.id, path))
+        if scope is not None:
+            runtime = [name for name in runtime if name in scope]
         shared: list[NField] = []
         through_interface: list[NField] = []
         per_type: dict[str, list[NSelection]] = {name: [] for name in runtime}
@@ -419,6 +424,15 @@ class _PlanRun:
         in_graph = meta.in_graphs.get(group.graph) if meta is not None else None
         if in_graph is not None and in_graph.provides is not None:
             child_provided = _provided_tree(in_graph.provides)
+        if self._type_kind(child_type) in ("INTERFACE", "UNION"):
+            graphs = self._resolvable_in(parent_type, field.name)
+            if len(graphs) > 1:
+                # A shareable field whose abstract type has other members elsewhere: only the
+                # members every candidate subgraph knows are asked for (as the peers do).
+                common = frozenset.intersection(
+                    *(self.supergraph.possible_types(child_type, g) for g in graphs)
+                )
+                self.scopes[(group.id, child_path)] = common
         nested_keys = _nested_user_keys(field, level_keys)
         return self.plan_level(
             group, sub.children, child_path, child_type, field.selections,
