@@ -11,7 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLError, is_abstract_type
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    execute_sync,
+    is_abstract_type,
+)
 
 from federation.errors import PlanningError
 from federation.executor import execute_plan
@@ -19,6 +27,7 @@ from federation.fetcher import Fetcher
 from federation.operation import (
     OperationCache,
     OperationError,
+    PreparedOperation,
     coerce_variables,
     execute_introspection,
 )
@@ -126,6 +135,7 @@ class Engine:
             possible_types=self.possible_types,
             headers=headers,
         )
+        introspection = _introspection_fields(prepared.operation)
         body = shape_response(
             schema=self.supergraph.api_schema,
             operation=prepared.operation,
@@ -134,7 +144,37 @@ class Engine:
             data=data,
             errors=errors,
         )
+        if introspection and isinstance(body.get("data"), dict):
+            # Introspection next to data fields: the gateway answers that part itself.
+            answered = self._introspect(prepared.operation, introspection, prepared, coerced)
+            body["data"].update(answered)
         return EngineResult(200, body, plan)
+
+    def _introspect(
+        self,
+        operation: OperationDefinitionNode,
+        fields: list[FieldNode],
+        prepared: PreparedOperation,
+        variables: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        only = OperationDefinitionNode(
+            operation=operation.operation,
+            name=operation.name,
+            variable_definitions=operation.variable_definitions,
+            directives=(),
+            selection_set=SelectionSetNode(selections=tuple(fields)),
+        )
+        document = DocumentNode(definitions=(only, *prepared.fragments.values()))
+        result = execute_sync(self.supergraph.api_schema, document, variable_values=dict(variables))
+        return dict(result.data or {})
+
+
+def _introspection_fields(operation: OperationDefinitionNode) -> list[FieldNode]:
+    return [
+        selection
+        for selection in operation.selection_set.selections
+        if isinstance(selection, FieldNode) and selection.name.value in ("__schema", "__type")
+    ]
 
 
 def _request_error(message: str, status: int) -> EngineResult:

@@ -87,3 +87,12 @@ async def test_demo_introspection_is_answered_by_the_gateway() -> None:
         body = await _post(demo.client, "{ __schema { queryType { name } } }")
         assert body["data"]["__schema"]["queryType"]["name"] == "Query"
         assert sum((await demo.stats()).values()) == 0
+
+
+async def test_demo_introspection_next_to_data_fields() -> None:
+    async with demo_gateway() as demo:
+        query = '{ __type(name: "Title") { name } title(id: "t1") { id } __typename }'
+        body = await _post(demo.client, query)
+        assert body == {
+            "data": {"__type": {"name": "Title"}, "title": {"id": "t1"}, "__typename": "Query"}
+        }
