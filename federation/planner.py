@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from graphql import (
+    DirectiveNode,
     FieldNode,
     FragmentDefinitionNode,
     GraphQLList,
@@ -515,7 +516,12 @@ class _PlanRun:
         if key is None:  # _plan_remote only offers graphs with an entry key
             raise PlanningError(f"No resolvable key of {parent_type} in {graph}", list(path))
         # The key fields come from the current group (or further jumps, never from the target).
-        key_fields = _fields_from_selection_set(key.selections)
+        # Inputs needed only under a variable condition are fetched under that condition too.
+        own = [f for f in fields if isinstance(f, NField)]
+        directives = (
+            own[0].directives if own and all(f.directives == own[0].directives for f in own) else ()
+        )
+        key_fields = _fields_from_selection_set(key.selections, directives)
         inputs: list[InputField] = [InputField("__typename", "__typename")]
         selection.field("__typename")
         producers = self.plan_level(
@@ -527,7 +533,7 @@ class _PlanRun:
             requires = self._requires(parent_type, requires_field.name, graph)
             if requires is None:
                 raise PlanningError("internal: requires vanished", list(path))
-            required = _fields_from_selection_set(requires)
+            required = _fields_from_selection_set(requires, directives)
             # Required fields may come from anywhere, the target included (when it can resolve
             # them without the field being planned); cycles end at the depth guard.
             producers |= self.plan_level(
@@ -543,10 +549,11 @@ class _PlanRun:
                 self.children[lookup] = existing
             child = existing
         child.parents |= {p.id for p in producers}
-        child.add_input(parent_type, inputs)
+        # Representations are made only for objects of the type the data is known to be.
+        child.add_input(source_type, inputs)
         if self._is_interface_object(parent_type, graph):
             # That subgraph knows only the interface: send its name, not the concrete type's.
-            child.input_rewrites[parent_type] = parent_type
+            child.input_rewrites[source_type] = parent_type
         fragment = child.selection.fragment(parent_type)
         if requires_field is not None:
             # The post-requires step resolves the field itself, with its requirements in hand.
@@ -659,7 +666,10 @@ def _internal_alias(field: NField, level_keys: Mapping[str, NField]) -> str | No
     return f"_eg_{field.name}"
 
 
-def _fields_from_selection_set(selection_set: SelectionSetNode) -> tuple[NSelection, ...]:
+def _fields_from_selection_set(
+    selection_set: SelectionSetNode, directives: tuple[DirectiveNode, ...] = ()
+) -> tuple[NSelection, ...]:
+    """Internal fields for a key or requires FieldSet; `directives` go on the top level only."""
     out: list[NSelection] = []
     for node in selection_set.selections:
         if isinstance(node, FieldNode):
@@ -670,7 +680,7 @@ def _fields_from_selection_set(selection_set: SelectionSetNode) -> tuple[NSelect
                     name=node.name.value,
                     alias=None,
                     arguments=tuple(node.arguments or ()),
-                    directives=(),
+                    directives=directives,
                     conditions=(),
                     selections=children,
                     internal=True,
@@ -678,7 +688,8 @@ def _fields_from_selection_set(selection_set: SelectionSetNode) -> tuple[NSelect
             )
         elif isinstance(node, InlineFragmentNode):
             condition = node.type_condition.name.value if node.type_condition else None
-            out.append(NFragment(condition, _fields_from_selection_set(node.selection_set)))
+            inner = _fields_from_selection_set(node.selection_set, directives)
+            out.append(NFragment(condition, inner))
     return tuple(out)
 
 

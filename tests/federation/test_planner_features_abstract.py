@@ -5,8 +5,6 @@ Expected plans were checked against Apollo's and PLANNER.md; see ``test_planner_
 
 from __future__ import annotations
 
-import pytest
-
 from tests.federation.test_planner_features import plan_case
 
 
@@ -248,13 +246,6 @@ def test_planner_interface_object_requires_on_stand_in() -> None:
     assert plan_case("interface_object", "RiskScores") == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "representations are taken `... on Account`, so every implementation (User too) "
-        "qualifies; only Admins need `balance`"
-    ),
-)
 def test_planner_interface_object_representations_only_for_asked_type() -> None:
     expected = """QueryPlan {
   Sequence {
