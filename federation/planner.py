@@ -469,8 +469,16 @@ class _PlanRun:
                     "from here",
                     [*path, field.response_key],
                 )
-            # Visit as few subgraphs as possible: take the one that resolves the most fields.
-            best = max(options, key=lambda g: (len(options[g]), -self.planner.graph_order[g]))
+            # Hop as little as possible: prefer a subgraph entered with a key at hand, then the
+            # one that resolves the most fields, then supergraph order.
+            best = max(
+                options,
+                key=lambda g: (
+                    self._key_at_hand(parent_type, g, group.graph),
+                    len(options[g]),
+                    -self.planner.graph_order[g],
+                ),
+            )
             for field in options[best]:
                 with_requires = self._requires(parent_type, field.name, best) is not None
                 key = (best, field.conditions, with_requires)
@@ -512,7 +520,7 @@ class _PlanRun:
         current group, where the data is; the fetch itself asks for `parent_type`.
         """
         source_type = key_type or parent_type
-        key = self._entry_key(parent_type, graph)
+        key = self._entry_key(parent_type, graph, group.graph)
         if key is None:  # _plan_remote only offers graphs with an entry key
             raise PlanningError(f"No resolvable key of {parent_type} in {graph}", list(path))
         # The key fields come from the current group (or further jumps, never from the target).
@@ -567,12 +575,26 @@ class _PlanRun:
             )
         return {child}
 
-    def _entry_key(self, type_name: str, graph: str) -> Key | None:
-        """The first resolvable key through which `graph` can be entered for `type_name`."""
-        for key in self.supergraph.keys(type_name, graph):
-            if key.resolvable:
-                return key
-        return None
+    def _entry_key(self, type_name: str, graph: str, source: str | None = None) -> Key | None:
+        """A resolvable key through which `graph` can be entered for `type_name`: one whose
+        fields `source` can give without another hop if there is one, else the first."""
+        resolvable = [key for key in self.supergraph.keys(type_name, graph) if key.resolvable]
+        if source is not None:
+            for key in resolvable:
+                if self._fields_local(type_name, key.selections, source):
+                    return key
+        return resolvable[0] if resolvable else None
+
+    def _key_at_hand(self, type_name: str, graph: str, source: str) -> bool:
+        key = self._entry_key(type_name, graph, source)
+        return key is not None and self._fields_local(type_name, key.selections, source)
+
+    def _fields_local(self, type_name: str, selections: SelectionSetNode, graph: str) -> bool:
+        return all(
+            self._local(type_name, node.name.value, graph, None)
+            for node in selections.selections
+            if isinstance(node, FieldNode)
+        )
 
     # -- schema facts -------------------------------------------------------------------------
 

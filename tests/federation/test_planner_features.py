@@ -171,8 +171,8 @@ def test_planner_entity_join_hops_through_a_second_key() -> None:
         } =>
         {
           ... on Product {
-            sku
             name
+            sku
           }
         }
       },

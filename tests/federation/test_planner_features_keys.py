@@ -5,8 +5,6 @@ Expected plans were checked against Apollo's and PLANNER.md; see ``test_planner_
 
 from __future__ import annotations
 
-import pytest
-
 from tests.federation.test_planner_features import plan_case, plan_query
 
 
@@ -112,13 +110,6 @@ def test_planner_multiple_keys_fan_out_in_parallel() -> None:
     assert plan_case("multiple_keys", "UsersEverywhere") == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "an extra billing _entities fetch re-reads `email` (already fetched from identity) "
-        "before sessions"
-    ),
-)
 def test_planner_multiple_keys_no_useless_hop_before_requires() -> None:
     expected = """QueryPlan {
   Sequence {
@@ -169,13 +160,6 @@ def test_planner_multiple_keys_no_useless_hop_before_requires() -> None:
     assert plan_case("multiple_keys", "OrderBuyerLastSeen") == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "billing (plan) and sessions (lastSeen) run one after the other and billing "
-        "re-fetches `email`; both only need identity's email, so they belong in one Parallel"
-    ),
-)
 def test_planner_multiple_keys_independent_hops_run_in_parallel() -> None:
     plan = plan_query(
         "multiple_keys",
@@ -219,21 +203,6 @@ def test_planner_multiple_keys_independent_hops_run_in_parallel() -> None:
     },
     Parallel {
       Flatten(path: "orders.@.buyer") {
-        Fetch(service: "billing") {
-          {
-            ... on User {
-              __typename
-              email
-            }
-          } =>
-          {
-            ... on User {
-              plan
-            }
-          }
-        },
-      },
-      Flatten(path: "orders.@.buyer") {
         Fetch(service: "sessions") {
           {
             ... on User {
@@ -245,6 +214,21 @@ def test_planner_multiple_keys_independent_hops_run_in_parallel() -> None:
           {
             ... on User {
               lastSeen
+            }
+          }
+        },
+      },
+      Flatten(path: "orders.@.buyer") {
+        Fetch(service: "billing") {
+          {
+            ... on User {
+              __typename
+              email
+            }
+          } =>
+          {
+            ... on User {
+              plan
             }
           }
         },
