@@ -11,6 +11,7 @@ Groups are then frozen into Fetch/Flatten/Sequence/Parallel/Condition nodes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from graphql import (
     DirectiveNode,
@@ -109,6 +110,10 @@ class _PlanRun:
             candidates = self._resolvable_in(root_type, field.name)
             if not candidates:
                 raise PlanningError(f"Cannot query field {root_type}.{field.name}", [field.name])
+            if self._should_split(root_type, field, candidates):
+                for graph, part in self._split_shared_root(root_type, field, candidates):
+                    by_graph.setdefault(graph, []).append(part)
+                continue
             chosen = self._best_root_graph(root_type, field, candidates, by_graph)
             by_graph.setdefault(chosen, []).append(field)
         for graph, graph_fields in by_graph.items():
@@ -144,6 +149,51 @@ class _PlanRun:
                 g in chosen,
                 -self.planner.graph_order.get(g, 0),
             ),
+        )
+
+    def _should_split(self, root_type: str, field: NField, candidates: frozenset[str]) -> bool:
+        """A shareable root field no single subgraph can answer whole, over an object type."""
+        if len(candidates) < 2 or not field.selections:
+            return False
+        if self._type_kind(self._field_type(root_type, field.name)[0]) != "OBJECT":
+            return False
+        return not any(self._covers(graph, root_type, field) for graph in candidates)
+
+    def _split_shared_root(
+        self, root_type: str, field: NField, candidates: frozenset[str]
+    ) -> list[tuple[str, NField]]:
+        """Ask each subgraph for the part of a shareable root field it resolves itself: the
+        root fetches then run in parallel, and their answers merge element by element."""
+        child_type = self._field_type(root_type, field.name)[0]
+        ordered = sorted(
+            candidates,
+            key=lambda g: (-self._coverage(g, root_type, field), self.planner.graph_order[g]),
+        )
+        parts: dict[str, list[NSelection]] = {}
+        for child in _flatten(field.selections, child_type, self):
+            home = next((g for g in ordered if self._covers(g, child_type, child)), ordered[0])
+            parts.setdefault(home, []).append(child)
+        return [
+            (graph, replace(field, selections=tuple(children)))
+            for graph, children in sorted(parts.items(), key=lambda p: ordered.index(p[0]))
+        ]
+
+    def _covers(self, graph: str, parent_type: str, field: NField) -> bool:
+        """Whether `graph` resolves the field and everything under it without a hop."""
+        if field.name == "__typename":
+            return True
+        if not self._local(parent_type, field.name, graph, None):
+            return False
+        if self._requires(parent_type, field.name, graph) is not None:
+            return False
+        if not field.selections:
+            return True
+        child_type = self._field_type(parent_type, field.name)[0]
+        if self._type_kind(child_type) != "OBJECT":
+            return False  # abstract positions are judged per member while planning
+        return all(
+            self._covers(graph, child_type, child)
+            for child in _flatten(field.selections, child_type, self)
         )
 
     def _coverage(self, graph: str, parent_type: str, field: NField) -> int:

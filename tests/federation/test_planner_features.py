@@ -359,13 +359,6 @@ def test_planner_shareable_field_stays_in_current_subgraph() -> None:
     assert plan_case("shareable", "HighlightsWithAuthor") == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "shareable root feed is fetched from media, then posts and social by _entities (two "
-        "stages); it should be split per subgraph into one Parallel of root fetches"
-    ),
-)
 def test_planner_shareable_root_split_across_subgraphs_in_parallel() -> None:
     expected = """QueryPlan {
   Parallel {
@@ -396,13 +389,6 @@ def test_planner_shareable_root_split_across_subgraphs_in_parallel() -> None:
     assert plan_case("shareable", "FeedAllSubgraphs") == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "post(id:) is fetched from media then posts by _entities (two stages); it should be "
-        "two root fetches in Parallel"
-    ),
-)
 def test_planner_shareable_root_field_split_by_subfield() -> None:
     expected = """QueryPlan {
   Parallel {
