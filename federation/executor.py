@@ -253,7 +253,9 @@ def _entity_errors(
         if targets:
             return [_subgraph_error(error, service_name, [*target, *rest]) for target in targets]
         return [_subgraph_error(error, service_name, None)]
-    return [_subgraph_error(error, service_name, mapped[0][1] if mapped else None)]
+    # A subgraph error without an `_entities` path concerns the whole fetch: no client path is
+    # honest for it (as Apollo does), and the fields it owed stay null.
+    return [_subgraph_error(error, service_name, None)]
 
 
 def _owed_entity_paths(

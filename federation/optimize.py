@@ -45,10 +45,24 @@ def _mergeable_pair(
         for target in bucket:
             if source is target or not source.parents <= target.parents:
                 continue
+            if _inputs_conflict(source, target):
+                continue
             if source.id in _ancestors(target, by_id) or target.id in _ancestors(source, by_id):
                 continue
             return source, target
     return None
+
+
+def _inputs_conflict(first: FetchGroup, second: FetchGroup) -> bool:
+    """Whether one representation cannot carry both groups' inputs: the same field is read from
+    different response keys (one field required with different arguments)."""
+    for type_name, fields in first.inputs.items():
+        others = second.inputs.get(type_name, {})
+        names = {f.name: f.response_key for f in others.values()}
+        for input_field in fields.values():
+            if names.get(input_field.name, input_field.response_key) != input_field.response_key:
+                return True
+    return False
 
 
 def _ancestors(group: FetchGroup, by_id: dict[int, FetchGroup]) -> set[int]:

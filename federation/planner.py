@@ -10,6 +10,7 @@ Groups are then frozen into Fetch/Flatten/Sequence/Parallel/Condition nodes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -731,11 +732,14 @@ def _nested_user_keys(field: NField, level_keys: Mapping[str, NField]) -> dict[s
 def _internal_alias(field: NField, level_keys: Mapping[str, NField]) -> str | None:
     """An alias for an internal field whose name a client field already uses differently."""
     user = level_keys.get(field.name)
-    if user is None:
+    if user is not None and user.name == field.name and user.arguments_text == field.arguments_text:
         return None
-    if user.name == field.name and user.arguments_text == field.arguments_text:
-        return None
-    return f"_eg_{field.name}"
+    if field.arguments:
+        # Two requirements may need one field with different arguments: each gets its own
+        # response key, derived from the arguments so every plan of the operation agrees.
+        digest = hashlib.sha1(field.arguments_text.encode()).hexdigest()[:8]
+        return f"_eg_{field.name}_{digest}"
+    return None if user is None else f"_eg_{field.name}"
 
 
 def _fields_from_selection_set(

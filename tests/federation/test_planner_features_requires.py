@@ -207,7 +207,7 @@ def test_planner_requires_argument_collision_uses_internal_alias() -> None:
           upc
           cost(currency: "USD")
           __typename
-          _eg_cost: cost(currency: "EUR")
+          _eg_cost_1fce7f28: cost(currency: "EUR")
         }
       }
     },
@@ -217,7 +217,7 @@ def test_planner_requires_argument_collision_uses_internal_alias() -> None:
           ... on Product {
             __typename
             upc
-            _eg_cost: cost
+            _eg_cost_1fce7f28: cost
           }
         } =>
         {
@@ -256,7 +256,7 @@ def test_planner_requires_all_from_shipping_uses_post_requires_steps() -> None:
           ... on Product {
             price
             weight
-            cost(currency: "EUR")
+            _eg_cost_1fce7f28: cost(currency: "EUR")
           }
         }
       },
@@ -267,7 +267,7 @@ def test_planner_requires_all_from_shipping_uses_post_requires_steps() -> None:
           ... on Product {
             __typename
             upc
-            cost
+            _eg_cost_1fce7f28: cost
             price
             weight
           }
