@@ -429,28 +429,59 @@ class _PlanRun:
         level_keys = _user_keys(fields) or dict(user_keys)
         producers = {group}
         remote: list[NField] = []
+        local: list[NField] = []
         for field in fields:
             if field.name == "__typename":
                 continue  # shaping answers it from the data or the static type
             if self._local(parent_type, field.name, group.graph, provided) and not self._requires(
                 parent_type, field.name, graph
             ):
-                producers |= self._add_local(
-                    group, selection, path, parent_type, field, provided, level_keys, exclude
-                )
-            elif not self._resolvable_in(parent_type, field.name) and self._interface_with(
+                local.append(field)
+            else:
+                remote.append(field)
+        hops = self._hop_targets(parent_type, remote, graph, exclude)
+        for field in local:
+            # A subtree this subgraph cannot finish, which a subgraph we hop to anyway can
+            # answer whole: fetch it there, in the same request, instead of hopping twice.
+            if (
+                field.selections
+                and hops
+                and not self._covers(graph, parent_type, field)
+                and any(self._covers(target, parent_type, field) for target in hops)
+            ):
+                remote.append(field)
+                continue
+            producers |= self._add_local(
+                group, selection, path, parent_type, field, provided, level_keys, exclude
+            )
+        for field in [f for f in remote if f not in local]:
+            if not self._resolvable_in(parent_type, field.name) and self._interface_with(
                 parent_type, field.name, graph
             ):
                 producers |= self._plan_via_interface(
                     group, selection, path, parent_type, field, level_keys, exclude
                 )
-            else:
-                remote.append(field)
+                remote.remove(field)
         if remote:
             producers |= self._plan_remote(
                 group, selection, path, parent_type, remote, level_keys, exclude
             )
         return producers
+
+    def _hop_targets(
+        self, parent_type: str, fields: list[NField], graph: str, exclude: frozenset[str]
+    ) -> set[str]:
+        """Subgraphs the walk will enter anyway from here, for fields only they resolve."""
+        targets: set[str] = set()
+        for field in fields:
+            candidates = {
+                g
+                for g in self._resolvable_in(parent_type, field.name) - exclude - {graph}
+                if self._entry_key(parent_type, g) is not None
+            }
+            if len(candidates) == 1:
+                targets |= candidates
+        return targets
 
     def _add_local(
         self,

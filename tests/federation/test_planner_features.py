@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from functools import cache
 
-import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
 from federation.planner import QueryPlanner
@@ -259,13 +258,6 @@ def test_planner_entity_join_composite_nested_key() -> None:
     assert plan_case("entity_join", "MyReviews") == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "accounts is called twice in Parallel (User.name and Organization.name); Apollo "
-        "fetches organization { name } under the User entity in one accounts fetch"
-    ),
-)
 def test_planner_entity_join_visits_accounts_once() -> None:
     expected = """QueryPlan {
   Sequence {
@@ -275,9 +267,6 @@ def test_planner_entity_join_visits_accounts_once() -> None:
           body
           author {
             id
-            organization {
-              id
-            }
             reviews {
               id
             }
@@ -298,6 +287,7 @@ def test_planner_entity_join_visits_accounts_once() -> None:
           ... on User {
             name
             organization {
+              id
               name
             }
           }
