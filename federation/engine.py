@@ -24,6 +24,7 @@ from graphql import (
 from federation.errors import PlanningError
 from federation.executor import execute_plan
 from federation.fetcher import Fetcher
+from federation.limits import Limits, check_variables
 from federation.operation import (
     OperationCache,
     OperationError,
@@ -36,7 +37,20 @@ from federation.planner import QueryPlanner
 from federation.shaping import shape_response
 from federation.supergraph import Supergraph
 
-__all__ = ["Engine", "EngineResult"]
+__all__ = ["MASKED_MESSAGE", "Engine", "EngineResult"]
+
+#: What a client sees instead of a subgraph's own error message when errors are masked.
+MASKED_MESSAGE = "Subgraph error redacted"
+# Errors the gateway writes itself about a failed fetch; their messages hold nothing internal.
+_GATEWAY_CODES = frozenset(
+    {
+        "SUBGRAPH_UNREACHABLE",
+        "SUBGRAPH_TIMEOUT",
+        "SUBGRAPH_HTTP_ERROR",
+        "SUBGRAPH_BAD_RESPONSE",
+        "SUBGRAPH_CIRCUIT_OPEN",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +88,13 @@ class PlanCache:
 
 
 class Engine:
-    """Serves operations against one supergraph through one fetcher."""
+    """Serves operations against one supergraph through one fetcher.
+
+    `limits` bound what a client document and its variables may hold (on by default).
+    `mask_subgraph_errors` replaces the message of every error a subgraph returned, keeping
+    its path and `extensions.code`, so stack traces and internals stay inside; the gateway
+    masks unless it runs in dev mode.
+    """
 
     def __init__(
         self,
@@ -83,10 +103,16 @@ class Engine:
         *,
         operation_cache_size: int = 1000,
         plan_cache_size: int = 1000,
+        limits: Limits | None = None,
+        mask_subgraph_errors: bool = False,
     ) -> None:
         self.supergraph = supergraph
         self.fetcher = fetcher
-        self.operations = OperationCache(supergraph.api_schema, max_size=operation_cache_size)
+        self.limits = limits if limits is not None else Limits()
+        self.mask_subgraph_errors = mask_subgraph_errors
+        self.operations = OperationCache(
+            supergraph.api_schema, max_size=operation_cache_size, limits=self.limits
+        )
         self.plans = PlanCache(plan_cache_size)
         self.planner = QueryPlanner(supergraph)
         self.possible_types: dict[str, frozenset[str]] = {
@@ -104,6 +130,9 @@ class Engine:
         headers: Mapping[str, str] | None = None,
     ) -> EngineResult:
         """Run one client operation and return its response."""
+        refused = check_variables(variables, self.limits)
+        if refused is not None:
+            return EngineResult(400, {"errors": [refused.formatted]})
         try:
             prepared = self.operations.prepare(query, operation_name)
             coerced = coerce_variables(self.supergraph.api_schema, prepared.operation, variables)
@@ -135,6 +164,8 @@ class Engine:
             possible_types=self.possible_types,
             headers=headers,
         )
+        if self.mask_subgraph_errors:
+            errors = [_masked(error) for error in errors]
         introspection = _introspection_fields(prepared.operation)
         body = shape_response(
             schema=self.supergraph.api_schema,
@@ -175,6 +206,21 @@ def _introspection_fields(operation: OperationDefinitionNode) -> list[FieldNode]
         for selection in operation.selection_set.selections
         if isinstance(selection, FieldNode) and selection.name.value in ("__schema", "__type")
     ]
+
+
+def _masked(error: dict[str, Any]) -> dict[str, Any]:
+    """A subgraph's error reduced to its path and code; the gateway's own errors pass as is."""
+    extensions = error.get("extensions")
+    if not isinstance(extensions, dict) or "serviceName" not in extensions:
+        return error
+    code = extensions.get("code")
+    if code in _GATEWAY_CODES:
+        return error
+    masked: dict[str, Any] = {"message": MASKED_MESSAGE}
+    if "path" in error:
+        masked["path"] = error["path"]
+    masked["extensions"] = {"code": code if isinstance(code, str) else "SUBGRAPH_ERROR"}
+    return masked
 
 
 def _request_error(message: str, status: int) -> EngineResult:

@@ -31,6 +31,8 @@ from graphql import (
     validate,
 )
 
+from federation.limits import Limits, check_document, check_text
+
 __all__ = [
     "OperationCache",
     "OperationError",
@@ -90,17 +92,25 @@ class OperationError(Exception):
 class OperationCache:
     """Prepared operations by (query text, operation name), least recently used evicted first.
 
-    Failures are cached as well. Not thread-safe: one cache per event loop.
+    Failures are cached as well, except a document refused for its length alone: caching it
+    would let long junk fill memory, and refusing it again costs nothing. `limits` (on by
+    default) are checked before parsing and validation. Not thread-safe: one cache per loop.
     """
 
     def __init__(
-        self, api_schema: GraphQLSchema, *, max_size: int = 1000, max_tokens: int | None = None
+        self,
+        api_schema: GraphQLSchema,
+        *,
+        max_size: int = 1000,
+        max_tokens: int | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if max_size < 1:
             raise ValueError("max_size must be at least 1")
         self.api_schema = api_schema
         self.max_size = max_size
         self.max_tokens = max_tokens
+        self.limits = limits if limits is not None else Limits()
         self._entries: OrderedDict[tuple[str, str | None], PreparedOperation | OperationError] = (
             OrderedDict()
         )
@@ -113,11 +123,18 @@ class OperationCache:
         key = (query, operation_name)
         entry = self._entries.get(key)
         if entry is None:
+            max_length = self.limits.max_length
             try:
                 entry = prepare_operation(
-                    self.api_schema, query, operation_name, max_tokens=self.max_tokens
+                    self.api_schema,
+                    query,
+                    operation_name,
+                    max_tokens=self.max_tokens,
+                    limits=self.limits,
                 )
             except OperationError as error:
+                if max_length is not None and len(query) > max_length:
+                    raise
                 entry = error
             self._entries[key] = entry
             if len(self._entries) > self.max_size:
@@ -136,12 +153,30 @@ def prepare_operation(
     operation_name: str | None,
     *,
     max_tokens: int | None = None,
+    limits: Limits | None = None,
 ) -> PreparedOperation:
-    """Parse, validate and select the operation to run; raises OperationError (status 400)."""
+    """Parse, validate and select the operation to run; raises OperationError (status 400).
+
+    With `limits`, the cheap checks run first: on tokens before parsing, then on the parsed
+    selections before validation, whose cost grows faster than the document.
+    """
+    if limits is not None:
+        refused = check_text(query, limits)
+        if refused is not None:
+            raise OperationError([refused])
     try:
         document = parse(query, max_tokens=max_tokens)
     except GraphQLSyntaxError as error:
         raise OperationError([_with_code(error, PARSE_FAILED)]) from None
+    except RecursionError:
+        # Only reachable with max_nesting switched off: still a client error, not a crash.
+        raise OperationError(
+            [GraphQLError("The document is nested too deeply.", extensions=_code(PARSE_FAILED))]
+        ) from None
+    if limits is not None:
+        refused = check_document(document, limits, api_schema)
+        if refused is not None:
+            raise OperationError([refused])
     errors = validate(api_schema, document)
     if errors:
         raise OperationError([_with_code(error, VALIDATION_FAILED) for error in errors])
