@@ -1,0 +1,27 @@
+"""Composition: the subgraphs' SDLs become one supergraph, or every error found.
+
+    result = compose([SubgraphSource(name="catalog", url="http://...", sdl=sdl), ...])
+    if result.ok:
+        print(result.supergraph_sdl)
+    else:
+        for error in result.errors:
+            print(error.code, error.coordinate, error.message)
+
+The stages: read each subgraph (`model`), upgrade Federation 1 subgraphs (`upgrade`), check
+each subgraph's federation directives (`validate`), merge (`merge`), check the merged schema and
+that every field can be reached by some plan (`satisfiability`), print (`printer`).
+"""
+
+from __future__ import annotations
+
+from .compose import compose
+from .errors import CompositionError, CompositionHint, CompositionResult
+from .model import SubgraphSource
+
+__all__ = [
+    "CompositionError",
+    "CompositionHint",
+    "CompositionResult",
+    "SubgraphSource",
+    "compose",
+]

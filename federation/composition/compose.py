@@ -1,0 +1,64 @@
+"""`compose()`: the composition pipeline, collecting every error of every stage it reaches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import SupergraphError
+from ..supergraph import load_supergraph
+from .errors import CompositionError, CompositionHint, CompositionResult
+from .merge import merge
+from .model import Subgraph, SubgraphSource, read_subgraph
+from .printer import print_supergraph
+from .satisfiability import check_satisfiability
+from .upgrade import upgrade_fed1
+from .validate import validate_merged, validate_subgraphs
+
+__all__ = ["compose"]
+
+
+def compose(subgraphs: Sequence[SubgraphSource]) -> CompositionResult:
+    """Compose subgraphs into a supergraph (join v0.5), or return every error found.
+
+    Errors of one stage are all collected; later stages run only when they can say something
+    meaningful (the merge needs readable subgraphs, satisfiability needs a merged schema).
+    """
+    errors: list[CompositionError] = []
+    hints: list[CompositionHint] = []
+    if not subgraphs:
+        return CompositionResult(
+            errors=(CompositionError("NO_SUBGRAPHS", "No subgraphs to compose."),)
+        )
+    names = [s.name for s in subgraphs]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        errors.append(
+            CompositionError("INVALID_SUBGRAPH_NAME", f'Subgraph "{name}" is listed twice.', (name,))
+        )
+    read: list[Subgraph] = []
+    for source in subgraphs:
+        subgraph = read_subgraph(source, errors)
+        if subgraph is not None:
+            read.append(subgraph)
+    if errors:
+        return CompositionResult(errors=tuple(errors))
+    upgraded = upgrade_fed1(read)
+    errors += validate_subgraphs(upgraded)
+    merged, merge_errors, merge_hints = merge(upgraded)
+    errors += merge_errors
+    hints += merge_hints
+    if not errors:
+        errors += validate_merged(merged, upgraded)
+    if not errors:
+        errors += check_satisfiability(merged)
+    if errors:
+        return CompositionResult(errors=tuple(errors), hints=tuple(hints))
+    sdl = print_supergraph(merged)
+    try:
+        load_supergraph(sdl)
+    except SupergraphError as error:
+        # Our own output must load in our own engine; if not, say so rather than ship it.
+        return CompositionResult(
+            errors=(CompositionError("INVALID_SUPERGRAPH", f"The composed supergraph does not load: {error}"),),
+            hints=tuple(hints),
+        )
+    return CompositionResult(supergraph_sdl=sdl, hints=tuple(hints))

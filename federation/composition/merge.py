@@ -1,0 +1,633 @@
+"""Federation 2's merge rules: subgraph types become supergraph types with their `join__` facts.
+
+- Object and interface types take the union of their fields. A field's type is the most general
+  type of the subgraphs' types (`String!` and `String` give `String`); each graph whose type
+  differs keeps its own in `@join__field(type:)`.
+- Arguments and input object fields take the intersection; a required one that some subgraph
+  lacks is an error. Their type is the most specific of the subgraphs' types.
+- Enums take the union of values when only output positions use them, the intersection when only
+  input positions do, and must agree when both do. Unions take the union of members.
+- `@override(from:)` takes a field away from a graph, `@interfaceObject` adds a graph's fields
+  to the interface and its implementations, `@inaccessible` anywhere applies to the supergraph.
+- Descriptions: the most common one wins (ties go to the first subgraph); a deprecation is kept.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from graphql import ListTypeNode, NamedTypeNode, NonNullTypeNode, TypeNode, print_ast
+
+from .errors import CompositionError, CompositionHint
+from .fieldset import field_set_paths
+from .merged import (
+    JoinField,
+    JoinType,
+    MergedEnumValue,
+    MergedField,
+    MergedInputField,
+    MergedSchema,
+    MergedType,
+)
+from .model import ArgDef, FieldDef, Subgraph, TypeDef, named_type
+
+__all__ = ["merge"]
+
+_ROOTS = ("Query", "Mutation", "Subscription")
+
+
+class _Merger:
+    def __init__(self, subgraphs: Sequence[Subgraph]) -> None:
+        self.subgraphs = list(subgraphs)
+        self.errors: list[CompositionError] = []
+        self.hints: list[CompositionHint] = []
+        self.kinds: dict[str, str] = {}
+
+    def error(self, code: str, message: str, graphs: Sequence[str], coordinate: str) -> None:
+        self.errors.append(CompositionError(code, message, tuple(graphs), coordinate))
+
+    def sources(self, name: str) -> list[tuple[str, TypeDef]]:
+        return [(s.name, s.types[name]) for s in self.subgraphs if name in s.types]
+
+    def run(self) -> MergedSchema:
+        names = list(dict.fromkeys(n for s in self.subgraphs for n in s.types))
+        for name in names:
+            self.kinds[name] = self.merged_kind(name)
+        types: dict[str, MergedType] = {}
+        enums: list[str] = []
+        for name in names:
+            kind = self.kinds[name]
+            if kind in ("OBJECT", "INTERFACE"):
+                types[name] = self.merge_composite(name, kind)
+            elif kind == "UNION":
+                types[name] = self.merge_union(name)
+            elif kind == "INPUT_OBJECT":
+                types[name] = self.merge_input(name)
+            elif kind == "ENUM":
+                enums.append(name)
+            else:
+                types[name] = self.merge_scalar(name)
+        for name in enums:
+            types[name] = self.merge_enum(name, types)
+        self.spread_interface_objects(types)
+        roots = tuple(r for r in _ROOTS if r in types)
+        graphs = {s.name: s.url for s in self.subgraphs}
+        return MergedSchema(graphs=graphs, types=types, roots=roots)
+
+    def merged_kind(self, name: str) -> str:
+        sources = self.sources(name)
+        kinds = {
+            graph: ("INTERFACE" if t.interface_object else t.kind) for graph, t in sources
+        }
+        distinct = list(dict.fromkeys(kinds.values()))
+        if len(distinct) > 1:
+            listing = "; ".join(
+                f'{kind.lower().replace("_", " ")} in {", ".join(repr(g) for g, k in kinds.items() if k == kind)}'
+                for kind in distinct
+            )
+            self.error(
+                "TYPE_KIND_MISMATCH",
+                f'Type "{name}" has mismatched kind: it is defined as {listing}',
+                list(kinds),
+                name,
+            )
+        return distinct[0]
+
+    # -- object and interface types ---------------------------------------------------------------
+
+    def merge_composite(self, name: str, kind: str) -> MergedType:
+        sources = [(g, t) for g, t in self.sources(name) if t.kind in ("OBJECT", "INTERFACE")]
+        joins: list[JoinType] = []
+        for graph, tdef in sources:
+            keys = tdef.keys or (None,)
+            for key in keys:
+                joins.append(JoinType(graph, key, tdef.extension, tdef.interface_object))
+        implements = tuple(
+            (graph, iface) for graph, tdef in sources for iface in tdef.interfaces
+        )
+        field_names = list(dict.fromkeys(f for _g, t in sources for f in t.fields))
+        fields = {f: self.merge_field(name, f, sources) for f in field_names}
+        return MergedType(
+            name=name,
+            kind=kind,
+            description=_pick([t.description for _g, t in sources]),
+            joins=tuple(joins),
+            fields=fields,
+            implements=implements,
+            inaccessible=any(t.inaccessible for _g, t in sources),
+            tags=_tags(t.tags for _g, t in sources),
+        )
+
+    def merge_field(
+        self, parent: str, name: str, sources: Sequence[tuple[str, TypeDef]]
+    ) -> MergedField:
+        coordinate = f"{parent}.{name}"
+        defs = [(g, t.fields[name]) for g, t in sources if name in t.fields]
+        graphs_of_type = [g for g, _t in sources]
+        overridden: dict[str, str | None] = {}  # graph -> label
+        for graph, fdef in defs:
+            if fdef.override is None:
+                continue
+            if fdef.override == graph:
+                self.error(
+                    "OVERRIDE_FROM_SELF_ERROR",
+                    f'Source and destination subgraphs "{graph}" are the same for overridden '
+                    f'field "{coordinate}"',
+                    [graph],
+                    coordinate,
+                )
+                continue
+            source = dict(defs).get(fdef.override)
+            if source is None:
+                self.hints.append(
+                    CompositionHint(
+                        "FROM_SUBGRAPH_DOES_NOT_EXIST",
+                        f'Source subgraph "{fdef.override}" for field "{coordinate}" on subgraph '
+                        f'"{graph}" does not exist or does not define the field',
+                        coordinate,
+                    )
+                )
+                continue
+            if source.override is not None:
+                self.error(
+                    "OVERRIDE_SOURCE_HAS_OVERRIDE",
+                    f'Field "{coordinate}" on subgraph "{graph}" is also marked with directive '
+                    f'@override in subgraph "{fdef.override}". Only one @override directive is '
+                    "allowed per field.",
+                    [graph, fdef.override],
+                    coordinate,
+                )
+                continue
+            overridden[fdef.override] = fdef.override_label
+        resolving = [
+            (g, f)
+            for g, f in defs
+            if not f.external and (g not in overridden or overridden[g] is not None)
+        ]
+        external = [(g, f) for g, f in defs if f.external]
+        if defs and not resolving and not any(g in overridden for g, _f in defs):
+            self.error(
+                "EXTERNAL_MISSING_ON_BASE",
+                f'Field "{coordinate}" is marked @external on all the subgraphs in which it is '
+                f"listed ({_names(g for g, _f in defs)}).",
+                [g for g, _f in defs],
+                coordinate,
+            )
+        typed = resolving or defs
+        merged_type = self.merge_output_type(coordinate, typed)
+        for graph, fdef in external:
+            if named_type(fdef.type) != named_type(merged_type):
+                self.error(
+                    "EXTERNAL_TYPE_MISMATCH",
+                    f'Type of field "{coordinate}" is incompatible across subgraphs (where '
+                    f'marked @external): it has type "{print_ast(merged_type)}" in the resolving '
+                    f'subgraphs but type "{fdef.type_str}" in subgraph "{graph}"',
+                    [graph],
+                    coordinate,
+                )
+        self.check_sharing(coordinate, parent, defs, resolving, overridden)
+        args = self.merge_args(coordinate, [f for _g, f in resolving] or [f for _g, f in defs])
+        all_equal = len({f.type_str for _g, f in defs}) == 1
+        joins = self.field_joins(parent, name, defs, graphs_of_type, overridden, all_equal)
+        visible = [f for _g, f in resolving] or [f for _g, f in defs]
+        return MergedField(
+            name=name,
+            type=merged_type,
+            args=args,
+            description=_pick([f.description for f in visible]),
+            deprecated=next((f.deprecated for f in visible if f.deprecated), None),
+            inaccessible=any(f.inaccessible for _g, f in defs),
+            tags=_tags(f.tags for _g, f in defs),
+            resolved_in=tuple(g for g, _f in resolving),
+            external_in=tuple(g for g, _f in external),
+            requires={g: f.requires for g, f in resolving if f.requires},
+            provides={g: f.provides for g, f in resolving if f.provides},
+            joins=joins,
+        )
+
+    def field_joins(
+        self,
+        parent: str,
+        name: str,
+        defs: Sequence[tuple[str, FieldDef]],
+        graphs_of_type: Sequence[str],
+        overridden: dict[str, str | None],
+        all_equal: bool,
+    ) -> tuple[JoinField, ...] | None:
+        by_graph = dict(defs)
+        used_overridden = {
+            g for g in overridden if (parent, name) in self.used_in(g)
+        }
+        needed = not all_equal or bool(overridden)
+        for graph in graphs_of_type:
+            fdef = by_graph.get(graph)
+            if fdef is None or (graph in overridden and overridden[graph] is None):
+                needed = True
+            elif fdef.external or fdef.requires or fdef.provides:
+                needed = True
+        if not needed:
+            return None
+        joins: list[JoinField] = []
+        for graph, fdef in defs:
+            is_overridden = graph in overridden and overridden[graph] is None
+            if is_overridden and graph not in used_overridden:
+                continue
+            override = fdef.override if fdef.override != graph else None
+            joins.append(
+                JoinField(
+                    graph=graph,
+                    requires=fdef.requires,
+                    provides=fdef.provides,
+                    type=None if all_equal else fdef.type_str,
+                    external=fdef.external,
+                    override=override,
+                    used_overridden=is_overridden,
+                    override_label=fdef.override_label if override else None,
+                )
+            )
+        return tuple(joins)
+
+    def used_in(self, graph: str) -> set[tuple[str, str]]:
+        subgraph = next(s for s in self.subgraphs if s.name == graph)
+        used: set[tuple[str, str]] = set()
+        for tdef in subgraph.types.values():
+            for key in tdef.keys:
+                used |= field_set_paths(subgraph, tdef.name, key.fields)
+            for fdef in tdef.fields.values():
+                if fdef.requires:
+                    used |= field_set_paths(subgraph, tdef.name, fdef.requires)
+        return used
+
+    def check_sharing(
+        self,
+        coordinate: str,
+        parent: str,
+        defs: Sequence[tuple[str, FieldDef]],
+        resolving: Sequence[tuple[str, FieldDef]],
+        overridden: dict[str, str | None],
+    ) -> None:
+        if self.kinds.get(parent) != "OBJECT":
+            return
+        sharers: list[tuple[str, bool]] = []
+        for graph, fdef in defs:
+            subgraph = next(s for s in self.subgraphs if s.name == graph)
+            if graph in overridden:
+                continue
+            if fdef.external:
+                if (parent, fdef.name) in self.provided_in(subgraph):
+                    sharers.append((graph, True))
+                continue
+            tdef = subgraph.types[parent]
+            if tdef.interface_object:
+                continue
+            shareable = (
+                fdef.shareable
+                or tdef.shareable
+                or (parent, fdef.name) in self.key_fields(subgraph)
+            )
+            sharers.append((graph, shareable))
+        if len(sharers) > 1 and not all(s for _g, s in sharers):
+            bad = [g for g, s in sharers if not s]
+            self.error(
+                "INVALID_FIELD_SHARING",
+                f'Non-shareable field "{coordinate}" is resolved from multiple subgraphs: it is '
+                f"resolved from subgraphs {_names(g for g, _s in sharers)} and defined as "
+                f"non-shareable in {'all of them' if len(bad) == len(sharers) else _names(bad)}",
+                [g for g, _s in sharers],
+                coordinate,
+            )
+
+    def key_fields(self, subgraph: Subgraph) -> set[tuple[str, str]]:
+        out: set[tuple[str, str]] = set()
+        for tdef in subgraph.types.values():
+            for key in tdef.keys:
+                out |= field_set_paths(subgraph, tdef.name, key.fields)
+        return out
+
+    def provided_in(self, subgraph: Subgraph) -> set[tuple[str, str]]:
+        out: set[tuple[str, str]] = set()
+        for tdef in subgraph.types.values():
+            for fdef in tdef.fields.values():
+                if fdef.provides:
+                    out |= field_set_paths(subgraph, named_type(fdef.type), fdef.provides)
+        return out
+
+    # -- types of fields and arguments ------------------------------------------------------------
+
+    def subtype(self, a: TypeNode, b: TypeNode) -> bool:
+        """Whether a value of type `a` may stand where `b` is expected (output covariance)."""
+        if isinstance(b, NonNullTypeNode):
+            return isinstance(a, NonNullTypeNode) and self.subtype(a.type, b.type)
+        if isinstance(a, NonNullTypeNode):
+            return self.subtype(a.type, b)
+        if isinstance(a, ListTypeNode) or isinstance(b, ListTypeNode):
+            return (
+                isinstance(a, ListTypeNode)
+                and isinstance(b, ListTypeNode)
+                and self.subtype(a.type, b.type)
+            )
+        if not isinstance(a, NamedTypeNode) or not isinstance(b, NamedTypeNode):
+            return False
+        if a.name.value == b.name.value:
+            return True
+        sub, sup = a.name.value, b.name.value
+        for subgraph in self.subgraphs:
+            sub_def, sup_def = subgraph.types.get(sub), subgraph.types.get(sup)
+            if sub_def is not None and sup in sub_def.interfaces:
+                return True
+            if sup_def is not None and sub in sup_def.members:
+                return True
+        return False
+
+    def merge_output_type(
+        self, coordinate: str, defs: Sequence[tuple[str, FieldDef]]
+    ) -> TypeNode:
+        types = [f.type for _g, f in defs]
+        for candidate in types:
+            if all(self.subtype(t, candidate) for t in types):
+                if len({print_ast(t) for t in types}) > 1:
+                    self.hints.append(
+                        CompositionHint(
+                            "INCONSISTENT_BUT_COMPATIBLE_FIELD_TYPE",
+                            f'Type of field "{coordinate}" is inconsistent but compatible across '
+                            "subgraphs",
+                            coordinate,
+                        )
+                    )
+                return candidate
+        self.error(
+            "FIELD_TYPE_MISMATCH",
+            f'Type of field "{coordinate}" is incompatible across subgraphs: it has '
+            + _type_listing(defs),
+            [g for g, _f in defs],
+            coordinate,
+        )
+        return types[0]
+
+    def merge_input_type(
+        self, coordinate: str, code: str, typed: Sequence[tuple[str, TypeNode]]
+    ) -> TypeNode:
+        types = [t for _g, t in typed]
+        for candidate in types:
+            if all(self.subtype(candidate, t) for t in types):
+                return candidate
+        listing = " but ".join(f'type "{print_ast(t)}" in subgraph "{g}"' for g, t in typed)
+        self.error(
+            code,
+            f'Type of "{coordinate}" is incompatible across subgraphs: it has {listing}',
+            [g for g, _t in typed],
+            coordinate,
+        )
+        return types[0]
+
+    def merge_args(self, coordinate: str, defs: Sequence[FieldDef]) -> tuple[ArgDef, ...]:
+        names = list(dict.fromkeys(a.name for f in defs for a in f.args))
+        out: list[ArgDef] = []
+        for name in names:
+            arg_coordinate = f"{coordinate}({name}:)"
+            present = [a for f in defs for a in f.args if a.name == name]
+            if len(present) < len(defs):
+                if any(isinstance(a.type, NonNullTypeNode) and a.default is None for a in present):
+                    self.error(
+                        "REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH",
+                        f'Argument "{arg_coordinate}" is required in some subgraphs but does not '
+                        "appear in all subgraphs: it will not be usable in the supergraph",
+                        [],
+                        arg_coordinate,
+                    )
+                continue
+            arg_type = self.merge_input_type(
+                arg_coordinate,
+                "FIELD_ARGUMENT_TYPE_MISMATCH",
+                [(str(i), a.type) for i, a in enumerate(present)],
+            )
+            defaults = {print_ast(a.default) if a.default else None for a in present}
+            if len(defaults) > 1:
+                self.error(
+                    "FIELD_ARGUMENT_DEFAULT_MISMATCH",
+                    f'Argument "{arg_coordinate}" has incompatible default values across '
+                    "subgraphs",
+                    [],
+                    arg_coordinate,
+                )
+            out.append(
+                ArgDef(
+                    name=name,
+                    type=arg_type,
+                    default=present[0].default,
+                    description=_pick([a.description for a in present]),
+                    deprecated=next((a.deprecated for a in present if a.deprecated), None),
+                    inaccessible=any(a.inaccessible for a in present),
+                    tags=_tags(a.tags for a in present),
+                )
+            )
+        return tuple(out)
+
+    # -- other kinds ------------------------------------------------------------------------------
+
+    def merge_union(self, name: str) -> MergedType:
+        sources = self.sources(name)
+        return MergedType(
+            name=name,
+            kind="UNION",
+            description=_pick([t.description for _g, t in sources]),
+            joins=tuple(JoinType(g, None, t.extension) for g, t in sources),
+            members=tuple((g, m) for g, t in sources for m in t.members),
+            inaccessible=any(t.inaccessible for _g, t in sources),
+            tags=_tags(t.tags for _g, t in sources),
+        )
+
+    def merge_scalar(self, name: str) -> MergedType:
+        sources = self.sources(name)
+        return MergedType(
+            name=name,
+            kind="SCALAR",
+            description=_pick([t.description for _g, t in sources]),
+            joins=tuple(JoinType(g, None, t.extension) for g, t in sources),
+            inaccessible=any(t.inaccessible for _g, t in sources),
+            tags=_tags(t.tags for _g, t in sources),
+        )
+
+    def merge_input(self, name: str) -> MergedType:
+        sources = self.sources(name)
+        graphs = [g for g, _t in sources]
+        names = list(dict.fromkeys(f for _g, t in sources for f in t.input_fields))
+        fields: dict[str, MergedInputField] = {}
+        for fname in names:
+            coordinate = f"{name}.{fname}"
+            present = [(g, t.input_fields[fname]) for g, t in sources if fname in t.input_fields]
+            if len(present) < len(sources):
+                if any(isinstance(a.type, NonNullTypeNode) and a.default is None for _g, a in present):
+                    missing = [g for g in graphs if g not in dict(present)]
+                    self.error(
+                        "REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH",
+                        f'Input object field "{coordinate}" is required in some subgraphs but '
+                        f"does not appear in all subgraphs: it is required in "
+                        f"{_names(g for g, _a in present)} but does not appear in "
+                        f"{_names(missing)}",
+                        [g for g, _a in present] + missing,
+                        coordinate,
+                    )
+                continue
+            field_type = self.merge_input_type(
+                coordinate, "FIELD_TYPE_MISMATCH", [(g, a.type) for g, a in present]
+            )
+            defaults = {print_ast(a.default) if a.default else None for _g, a in present}
+            if len(defaults) > 1:
+                self.error(
+                    "INPUT_FIELD_DEFAULT_MISMATCH",
+                    f'Input field "{coordinate}" has incompatible default values across '
+                    "subgraphs",
+                    [g for g, _a in present],
+                    coordinate,
+                )
+            equal = len({print_ast(a.type) for _g, a in present}) == 1
+            args = [a for _g, a in present]
+            fields[fname] = MergedInputField(
+                name=fname,
+                type=field_type,
+                default=args[0].default,
+                description=_pick([a.description for a in args]),
+                deprecated=next((a.deprecated for a in args if a.deprecated), None),
+                inaccessible=any(a.inaccessible for a in args),
+                tags=_tags(a.tags for a in args),
+                joins=None
+                if equal
+                else tuple(JoinField(g, type=print_ast(a.type)) for g, a in present),
+            )
+        if not fields:
+            self.error(
+                "EMPTY_MERGED_INPUT_TYPE",
+                f'None of the fields of input object type "{name}" are consistently defined in '
+                f"all the subgraphs defining that type. As only fields common to all subgraphs "
+                "are merged, this would result in an empty type.",
+                graphs,
+                name,
+            )
+        return MergedType(
+            name=name,
+            kind="INPUT_OBJECT",
+            description=_pick([t.description for _g, t in sources]),
+            joins=tuple(JoinType(g, None, t.extension) for g, t in sources),
+            input_fields=fields,
+            inaccessible=any(t.inaccessible for _g, t in sources),
+            tags=_tags(t.tags for _g, t in sources),
+        )
+
+    def merge_enum(self, name: str, types: dict[str, MergedType]) -> MergedType:
+        sources = self.sources(name)
+        as_input, as_output = _enum_usage(name, types)
+        values = list(dict.fromkeys(v for _g, t in sources for v in t.values))
+        kept: dict[str, MergedEnumValue] = {}
+        for value in values:
+            having = [(g, t.values[value]) for g, t in sources if value in t.values]
+            if len(having) < len(sources) and as_input:
+                if as_output:
+                    missing = [g for g, t in sources if value not in t.values]
+                    self.error(
+                        "ENUM_VALUE_MISMATCH",
+                        f'Enum type "{name}" is used as both input type and output type, but '
+                        f'value "{value}" is not defined in all the subgraphs defining "{name}": '
+                        f'"{value}" is defined in {_names(g for g, _v in having)} but not in '
+                        f"{_names(missing)}",
+                        [g for g, _t in sources],
+                        f"{name}.{value}",
+                    )
+                continue
+            defs = [v for _g, v in having]
+            kept[value] = MergedEnumValue(
+                name=value,
+                graphs=tuple(g for g, _v in having),
+                description=_pick([v.description for v in defs]),
+                deprecated=next((v.deprecated for v in defs if v.deprecated), None),
+                inaccessible=any(v.inaccessible for v in defs),
+                tags=_tags(v.tags for v in defs),
+            )
+        if not kept:
+            self.error(
+                "EMPTY_MERGED_ENUM_TYPE",
+                f'None of the values of enum type "{name}" are defined consistently in all the '
+                "subgraphs defining that type. As only values common to all subgraphs are "
+                "merged, this would result in an empty type.",
+                [g for g, _t in sources],
+                name,
+            )
+        return MergedType(
+            name=name,
+            kind="ENUM",
+            description=_pick([t.description for _g, t in sources]),
+            joins=tuple(JoinType(g, None, t.extension) for g, t in sources),
+            values=kept,
+            inaccessible=any(t.inaccessible for _g, t in sources),
+            tags=_tags(t.tags for _g, t in sources),
+        )
+
+    def spread_interface_objects(self, types: dict[str, MergedType]) -> None:
+        """Fields an `@interfaceObject` adds to an interface are fields of its implementations."""
+        for iface in [t for t in types.values() if t.kind == "INTERFACE"]:
+            object_graphs = {j.graph for j in iface.joins if j.is_interface_object}
+            if not object_graphs:
+                continue
+            added = [
+                f
+                for f in iface.fields.values()
+                if set(f.resolved_in) | set(f.external_in) <= object_graphs
+            ]
+            for impl in [t for t in types.values() if iface.name in t.interfaces]:
+                for fdef in added:
+                    if fdef.name not in impl.fields:
+                        impl.fields[fdef.name] = MergedField(
+                            name=fdef.name,
+                            type=fdef.type,
+                            args=fdef.args,
+                            description=fdef.description,
+                            deprecated=fdef.deprecated,
+                            inaccessible=fdef.inaccessible,
+                            tags=fdef.tags,
+                            resolved_in=(),
+                            external_in=(),
+                            joins=(JoinField(graph=None),),
+                        )
+
+
+def _enum_usage(name: str, types: dict[str, MergedType]) -> tuple[bool, bool]:
+    as_input = as_output = False
+    for tdef in types.values():
+        for fdef in tdef.fields.values():
+            as_output |= named_type(fdef.type) == name
+            as_input |= any(named_type(a.type) == name for a in fdef.args)
+        as_input |= any(named_type(f.type) == name for f in tdef.input_fields.values())
+    return as_input, as_output
+
+
+def _pick(descriptions: Sequence[str | None]) -> str | None:
+    counts = Counter(d for d in descriptions if d)
+    if not counts:
+        return None
+    best = max(counts.values())
+    return next(d for d in descriptions if d and counts[d] == best)
+
+
+def _tags(groups: object) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(tag for group in groups for tag in group))  # type: ignore[attr-defined]
+
+
+def _names(graphs: object) -> str:
+    listed = [f'"{g}"' for g in graphs]  # type: ignore[attr-defined]
+    return listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
+
+
+def _type_listing(defs: Sequence[tuple[str, FieldDef]]) -> str:
+    by_type: dict[str, list[str]] = {}
+    for graph, fdef in defs:
+        by_type.setdefault(fdef.type_str, []).append(graph)
+    parts = [f'type "{t}" in subgraph{"s" if len(g) > 1 else ""} {_names(g)}' for t, g in by_type.items()]
+    return " but ".join(parts)
+
+
+def merge(subgraphs: Sequence[Subgraph]) -> tuple[MergedSchema, list[CompositionError], list[CompositionHint]]:
+    """Merge the (upgraded) subgraphs; return the merged schema, errors and hints."""
+    merger = _Merger(subgraphs)
+    merged = merger.run()
+    return merged, merger.errors, merger.hints

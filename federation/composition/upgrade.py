@@ -1,0 +1,91 @@
+"""Federation 1 subgraphs, read the way Federation 2 reads them.
+
+Federation 1 had no `@shareable`, marked its own key fields `@external` in type extensions, and
+let `@external` fields lie unused. Before merging, each Federation 1 subgraph is rewritten the
+way Federation 2 would have been written, in the context of the other subgraphs:
+
+- `@external` goes away on the key fields of a type extension (the subgraph does resolve them);
+- `@external` fields that no `@key`, `@requires` or `@provides` uses are dropped;
+- `@key` on an interface is dropped (Federation 1 gave it no meaning);
+- an entity field that another subgraph also resolves becomes `@shareable`, and so does a value
+  type that another subgraph also has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from .fieldset import field_set_paths
+from .model import Subgraph, TypeDef
+
+__all__ = ["upgrade_fed1", "used_fields"]
+
+
+def used_fields(subgraph: Subgraph) -> set[tuple[str, str]]:
+    """(type, field) pairs that some `@key`, `@requires` or `@provides` of the subgraph selects."""
+    used: set[tuple[str, str]] = set()
+    for tdef in subgraph.types.values():
+        for key in tdef.keys:
+            used |= field_set_paths(subgraph, tdef.name, key.fields)
+        for fdef in tdef.fields.values():
+            if fdef.requires:
+                used |= field_set_paths(subgraph, tdef.name, fdef.requires)
+            if fdef.provides:
+                target = fdef.type_str.strip("[]!")
+                used |= field_set_paths(subgraph, target, fdef.provides)
+    return used
+
+
+def _key_fields(tdef: TypeDef, subgraph: Subgraph) -> set[str]:
+    names: set[str] = set()
+    for key in tdef.keys:
+        names |= {f for t, f in field_set_paths(subgraph, tdef.name, key.fields) if t == tdef.name}
+    return names
+
+
+def upgrade_fed1(subgraphs: Sequence[Subgraph]) -> list[Subgraph]:
+    """Every Federation 1 subgraph rewritten as Federation 2; others are returned unchanged."""
+    out: list[Subgraph] = []
+    for subgraph in subgraphs:
+        if not subgraph.fed1:
+            out.append(subgraph)
+            continue
+        used = used_fields(subgraph)
+        others = [s for s in subgraphs if s is not subgraph]
+        types: dict[str, TypeDef] = {}
+        for name, tdef in subgraph.types.items():
+            keys = tdef.keys if tdef.kind == "OBJECT" else ()
+            key_fields = _key_fields(tdef, subgraph) if tdef.extension else set()
+            fields = {}
+            for fname, fdef in tdef.fields.items():
+                if fdef.external and fname in key_fields:
+                    fdef = replace(fdef, external=False)
+                if fdef.external and (name, fname) not in used:
+                    continue
+                fields[fname] = fdef
+            shareable = tdef.shareable
+            if tdef.kind == "OBJECT" and keys:
+                for fname, fdef in fields.items():
+                    if not fdef.external and _resolved_elsewhere(others, name, fname):
+                        fields[fname] = replace(fdef, shareable=True)
+            elif tdef.kind == "OBJECT" and name not in ("Query", "Mutation", "Subscription"):
+                shareable = shareable or any(
+                    name in s.types and s.types[name].kind == "OBJECT" for s in others
+                )
+            # Federation 2 reads `extend type` in a Federation 1 subgraph as a definition; only the
+            # `@extends` directive survives the upgrade as an extension.
+            types[name] = replace(
+                tdef, fields=fields, keys=keys, shareable=shareable, extension=tdef.extends
+            )
+        out.append(replace(subgraph, types=types))
+    return out
+
+
+def _resolved_elsewhere(others: Sequence[Subgraph], type_name: str, field_name: str) -> bool:
+    for other in others:
+        tdef = other.types.get(type_name)
+        fdef = tdef.fields.get(field_name) if tdef is not None else None
+        if fdef is not None and not fdef.external:
+            return True
+    return False

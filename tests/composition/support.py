@@ -1,0 +1,127 @@
+"""Composition test helpers: fixture sets, Apollo in one batch, and supergraph normal forms."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from graphql import lexicographic_sort_schema, print_ast, print_schema
+
+from federation.composition import SubgraphSource
+from federation.supergraph import Supergraph, load_supergraph
+from tests.peers_support import _peers_env, _tool, ensure_peers_installed
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SETS_DIR = REPO_ROOT / "tests" / "fixtures" / "composition"
+
+__all__ = [
+    "apollo_compose_many",
+    "composition_sets",
+    "expected_failure",
+    "fixture_set",
+    "normal_form",
+]
+
+
+def composition_sets() -> list[str]:
+    """Every fixture set under tests/fixtures/composition (one directory each)."""
+    return sorted(p.name for p in SETS_DIR.iterdir() if p.is_dir() and any(p.glob("*.graphql")))
+
+
+def fixture_set(name: str) -> list[SubgraphSource]:
+    """The subgraphs of one set: one `<subgraph>.graphql` each, URL `http://<subgraph>/graphql`."""
+    return [
+        SubgraphSource(name=p.stem, url=f"http://{p.stem}/graphql", sdl=p.read_text())
+        for p in sorted((SETS_DIR / name).glob("*.graphql"))
+    ]
+
+
+def expected_failure(name: str) -> str | None:
+    """The error code a set must fail with (its `EXPECT` file), or None if it must compose."""
+    path = SETS_DIR / name / "EXPECT"
+    return path.read_text().strip() if path.exists() else None
+
+
+def apollo_compose_many(sets: Mapping[str, list[SubgraphSource]]) -> dict[str, dict[str, Any]]:
+    """Apollo's composition of many sets in one node process (`peers/compose_many.mjs`)."""
+    return dict(_apollo_cached(json.dumps(
+        {k: [{"name": s.name, "url": s.url, "sdl": s.sdl} for s in v] for k, v in sets.items()},
+        sort_keys=True,
+    )))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4)
+def _apollo_cached(payload: str) -> Mapping[str, dict[str, Any]]:
+    peers_dir = ensure_peers_installed()
+    proc = subprocess.run(
+        [_tool("node"), str(peers_dir / "compose_many.mjs")],
+        input=payload,
+        cwd=peers_dir,
+        env=_peers_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"compose_many.mjs crashed: {proc.stderr}")
+    out: dict[str, dict[str, Any]] = json.loads(proc.stdout)
+    return out
+
+
+def _selection(node: Any) -> str | None:
+    return None if node is None else " ".join(print_ast(node).split())
+
+
+def normal_form(sdl: str) -> dict[str, Any]:
+    """A supergraph as comparable data: its sorted API schema and sorted join metadata."""
+    supergraph: Supergraph = load_supergraph(sdl)
+    types: dict[str, Any] = {}
+    for name, meta in sorted(supergraph.types.items()):
+        types[name] = {
+            "kind": meta.kind,
+            "in_graphs": sorted(
+                (
+                    g,
+                    sorted((" ".join(k.fields.split()), k.resolvable) for k in t.keys),
+                    t.extension,
+                    t.is_interface_object,
+                )
+                for g, t in meta.in_graphs.items()
+            ),
+            "fields": {
+                fname: {
+                    "type": f.type,
+                    "resolvable_in": sorted(f.resolvable_in),
+                    "in_graphs": sorted(
+                        (
+                            g,
+                            _selection(j.requires),
+                            _selection(j.provides),
+                            j.external,
+                            j.override,
+                            j.used_overridden,
+                            j.type,
+                            j.override_label,
+                        )
+                        for g, j in f.in_graphs.items()
+                    ),
+                    "inaccessible": f.inaccessible,
+                }
+                for fname, f in sorted(meta.fields.items())
+            },
+            "implements": {g: sorted(i) for g, i in sorted(meta.implements.items())},
+            "members": {g: sorted(m) for g, m in sorted(meta.members.items())},
+            "enum_values": {v: sorted(g) for v, g in sorted(meta.enum_values.items())},
+            "inaccessible": meta.inaccessible,
+        }
+    return {
+        "graphs": sorted((g.name, g.enum_value, g.url) for g in supergraph.graphs.values()),
+        "roots": dict(sorted(supergraph.root_types.items())),
+        "api_schema": print_schema(lexicographic_sort_schema(supergraph.api_schema)),
+        "types": types,
+    }
