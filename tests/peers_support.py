@@ -142,6 +142,29 @@ def compose_with_apollo_full(subgraphs: Sequence[tuple[str, str, str]]) -> Compo
     return Composition(supergraph_sdl=str(out["supergraphSdl"]), hints=list(out["hints"]))
 
 
+def compose_with_hive(subgraphs: Sequence[tuple[str, str, str]]) -> str:
+    """Compose ``(name, url, sdl)`` triples with The Guild's composition (Hive's); raise
+    CompositionError."""
+    peers_dir = ensure_peers_installed()
+    payload = json.dumps([{"name": n, "url": u, "sdl": s} for n, u, s in subgraphs])
+    proc = subprocess.run(
+        [_tool("node"), str(peers_dir / "compose_hive.mjs")],
+        input=payload,
+        cwd=peers_dir,
+        env=_peers_env(),
+        capture_output=True,
+        text=True,
+        timeout=COMPOSE_TIMEOUT_S,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"peers/compose_hive.mjs crashed ({proc.returncode}):\n{proc.stderr}")
+    out: dict[str, Any] = json.loads(proc.stdout)
+    if "errors" in out:
+        raise CompositionError(list(out["errors"]))
+    return str(out["supergraphSdl"])
+
+
 def compose_with_apollo(subgraphs: Sequence[tuple[str, str, str]]) -> str:
     """Compose ``(name, url, sdl)`` triples into a supergraph SDL; raise CompositionError."""
     return compose_with_apollo_full(subgraphs).supergraph_sdl

@@ -1,12 +1,15 @@
 """Every fixture case through edgegraph, with the fixture's real strawberry subgraphs in-process.
 
-The expected answers are the ones Apollo's gateway gives on the same subgraphs (tests/test_peers.py
+Each case runs on the checked-in supergraph (Apollo's composition) and on the same subgraphs
+composed by The Guild's composition (Hive's). The expected answers are the ones Apollo's gateway
+gives on the same subgraphs (tests/test_peers.py
 checks that), corrected where Apollo is known to be wrong (`apolloDiffers`): edgegraph must give
 the spec's answer in every case.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -18,6 +21,8 @@ from federation.engine import Engine
 from federation.fetcher import HttpFetcher
 from federation.supergraph import load_supergraph
 from tests.fixtures.federation import cases as fixture_cases
+from tests.fixtures.federation import recompose
+from tests.peers_support import compose_with_hive
 
 CASES = [
     pytest.param(case, id=f"{case.feature}-{case.operation_name}")
@@ -30,10 +35,23 @@ def _error_paths(body: dict[str, Any]) -> list[Any]:
     return sorted((e.get("path") for e in body.get("errors", [])), key=json.dumps)
 
 
+@functools.cache
+def _hive_supergraph(feature: str) -> str:
+    """The feature's subgraphs composed by The Guild's composition, as Hive would serve them."""
+    return compose_with_hive(recompose.subgraph_sdls(feature))
+
+
+@pytest.mark.parametrize("composer", ["apollo", "hive"])
 @pytest.mark.parametrize("case", CASES)
-async def test_fixture_case_matches_expected_answer(case: fixture_cases.FixtureCase) -> None:
+async def test_fixture_case_matches_expected_answer(
+    case: fixture_cases.FixtureCase, composer: str
+) -> None:
     module = fixture_cases.subgraph_module(case.feature)
-    supergraph = load_supergraph(fixture_cases.supergraph_sdl(case.feature))
+    if composer == "apollo":
+        sdl = fixture_cases.supergraph_sdl(case.feature)
+    else:
+        sdl = _hive_supergraph(case.feature)
+    supergraph = load_supergraph(sdl)
     mounts: dict[str, httpx.AsyncBaseTransport] = {
         f"http://{name}": httpx.ASGITransport(app=GraphQL(schema))
         for name, schema in module.SUBGRAPHS.items()
