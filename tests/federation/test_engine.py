@@ -1,0 +1,79 @@
+"""The engine over real fixture subgraphs: plan caching, variables and planning errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from strawberry.asgi import GraphQL
+
+from federation.engine import Engine
+from federation.fetcher import HttpFetcher
+from federation.supergraph import load_supergraph
+from tests.fixtures.federation import cases as fixture_cases
+
+QUERY = """
+query Reviews($withReviews: Boolean!) {
+  topProducts { name reviews @include(if: $withReviews) { body } }
+}
+"""
+
+
+@asynccontextmanager
+async def _engine(feature: str) -> AsyncIterator[tuple[Engine, list[str]]]:
+    """An engine over the feature's subgraphs, and the list of subgraphs each fetch reached."""
+    module = fixture_cases.subgraph_module(feature)
+    supergraph = load_supergraph(fixture_cases.supergraph_sdl(feature))
+    reached: list[str] = []
+
+    async def record(request: httpx.Request) -> None:
+        reached.append(request.url.host)
+
+    mounts: dict[str, httpx.AsyncBaseTransport] = {
+        f"http://{name}": httpx.ASGITransport(app=GraphQL(schema))
+        for name, schema in module.SUBGRAPHS.items()
+    }
+    async with httpx.AsyncClient(mounts=mounts, event_hooks={"request": [record]}) as client:
+        urls = {name: graph.url for name, graph in supergraph.graphs.items()}
+        yield Engine(supergraph, HttpFetcher(urls, client=client)), reached
+
+
+async def test_engine_plan_cache_ignores_variable_values() -> None:
+    async with _engine("entity_join") as (engine, reached):
+        with_reviews = await engine.execute(QUERY, None, {"withReviews": True})
+        assert reached == ["products", "reviews"]
+        reached.clear()
+        without = await engine.execute(QUERY, None, {"withReviews": False})
+        # One plan serves both: its Condition node skips the reviews fetch.
+        assert reached == ["products"]
+        assert engine.plans.misses == 1 and engine.plans.hits == 1
+        assert with_reviews.plan is without.plan
+        assert "reviews" in with_reviews.body["data"]["topProducts"][0]
+        assert "reviews" not in without.body["data"]["topProducts"][0]
+
+
+async def test_engine_plan_cache_is_bounded() -> None:
+    async with _engine("entity_join") as (engine, _reached):
+        engine.plans.max_size = 2
+        for first in (1, 2, 3):
+            await engine.execute(f"{{ topProducts(first: {first}) {{ name }} }}")
+        assert len(engine.plans.entries) == 2
+
+
+async def test_engine_operation_name_selects_the_plan() -> None:
+    document = "query A { topProducts { name } } query B { topReviews { body } }"
+    async with _engine("entity_join") as (engine, _reached):
+        first = await engine.execute(document, "A")
+        second = await engine.execute(document, "B")
+        assert list(first.body["data"]) == ["topProducts"]
+        assert list(second.body["data"]) == ["topReviews"]
+        unnamed = await engine.execute(document)
+        assert unnamed.status == 400
+
+
+async def test_engine_root_typename_needs_no_fetch() -> None:
+    async with _engine("entity_join") as (engine, reached):
+        result = await engine.execute("{ __typename kind: __typename }")
+        assert result.body == {"data": {"__typename": "Query", "kind": "Query"}}
+        assert reached == []
