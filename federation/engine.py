@@ -36,6 +36,7 @@ from federation.plan import QueryPlan
 from federation.planner import QueryPlanner
 from federation.shaping import shape_response
 from federation.supergraph import Supergraph
+from federation.telemetry import SPAN_PLAN, note_operation, note_plan_cache, note_request, span
 
 __all__ = ["MASKED_MESSAGE", "Engine", "EngineResult"]
 
@@ -130,11 +131,13 @@ class Engine:
         headers: Mapping[str, str] | None = None,
     ) -> EngineResult:
         """Run one client operation and return its response."""
+        note_request(query, operation_name, variables)
         refused = check_variables(variables, self.limits)
         if refused is not None:
             return EngineResult(400, {"errors": [refused.formatted]})
         try:
             prepared = self.operations.prepare(query, operation_name)
+            note_operation(prepared.name, prepared.operation_type)
             coerced = coerce_variables(self.supergraph.api_schema, prepared.operation, variables)
         except OperationError as error:
             return EngineResult(error.status, {"errors": [e.formatted for e in error.errors]})
@@ -145,9 +148,11 @@ class Engine:
             return EngineResult(200, body)
         key = (query, operation_name)
         plan = self.plans.get(key)
+        note_plan_cache(hit=plan is not None)
         if plan is None:
             try:
-                plan = self.planner.plan(prepared.operation, prepared.fragments)
+                with span(SPAN_PLAN):
+                    plan = self.planner.plan(prepared.operation, prepared.fragments)
             except PlanningError as error:
                 located = {
                     "message": str(error),

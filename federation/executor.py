@@ -42,6 +42,7 @@ from federation.plan import (
     QueryPlan,
     SequenceNode,
 )
+from federation.telemetry import plan_node_span
 from federation.types import JSONObject, Representation, ResponsePath
 
 __all__ = ["MAX_FAILURE_ERRORS", "execute_plan"]
@@ -95,6 +96,11 @@ async def execute_plan(
 
 
 async def _run(node: PlanNode, state: _Execution) -> None:
+    with plan_node_span(node):
+        await _dispatch(node, state)
+
+
+async def _dispatch(node: PlanNode, state: _Execution) -> None:
     if isinstance(node, FetchNode):
         await _fetch_root(node, state)
     elif isinstance(node, FlattenNode):

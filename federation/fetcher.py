@@ -14,6 +14,7 @@ import httpx
 import orjson
 
 from federation.errors import FederationError
+from federation.telemetry import inject_trace_context, note_subgraph_status
 
 __all__ = ["DEFAULT_LIMITS", "FetchErrorCode", "Fetcher", "HttpFetcher", "SubgraphFetchError"]
 
@@ -106,6 +107,7 @@ class HttpFetcher:
         }
         request_headers["content-type"] = "application/json"
         request_headers["accept"] = _ACCEPT
+        inject_trace_context(request_headers)
         try:
             async with asyncio.timeout(self._timeout):
                 response = await self._client.post(
@@ -127,6 +129,7 @@ class HttpFetcher:
                 "SUBGRAPH_UNREACHABLE",
                 f'Subgraph "{service_name}" is unreachable: {type(exc).__name__}.',
             ) from exc
+        note_subgraph_status(response.status_code)
         return _decode(service_name, response)
 
 

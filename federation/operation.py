@@ -32,6 +32,7 @@ from graphql import (
 )
 
 from federation.limits import Limits, check_document, check_text
+from federation.telemetry import SPAN_PARSE, SPAN_VALIDATE, span
 
 __all__ = [
     "OperationCache",
@@ -165,7 +166,8 @@ def prepare_operation(
         if refused is not None:
             raise OperationError([refused])
     try:
-        document = parse(query, max_tokens=max_tokens)
+        with span(SPAN_PARSE):
+            document = parse(query, max_tokens=max_tokens)
     except GraphQLSyntaxError as error:
         raise OperationError([_with_code(error, PARSE_FAILED)]) from None
     except RecursionError:
@@ -177,7 +179,8 @@ def prepare_operation(
         refused = check_document(document, limits, api_schema)
         if refused is not None:
             raise OperationError([refused])
-    errors = validate(api_schema, document)
+    with span(SPAN_VALIDATE):
+        errors = validate(api_schema, document)
     if errors:
         raise OperationError([_with_code(error, VALIDATION_FAILED) for error in errors])
     operation = _select_operation(document, operation_name)
