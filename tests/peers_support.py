@@ -117,13 +117,13 @@ def ensure_peers_installed(peers_dir: Path = PEERS_DIR) -> Path:
     return peers_dir
 
 
-def compose_with_apollo_full(subgraphs: Sequence[tuple[str, str, str]]) -> Composition:
-    """Compose ``(name, url, sdl)`` triples; return the supergraph and Apollo's hints."""
+def _run_composer(script: str, subgraphs: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
+    """Run a peers/ composition script on ``(name, url, sdl)`` triples; raise CompositionError."""
     peers_dir = ensure_peers_installed()
     payload = json.dumps([{"name": n, "url": u, "sdl": s} for n, u, s in subgraphs])
     try:
         proc = subprocess.run(
-            [_tool("node"), str(peers_dir / "compose.mjs")],
+            [_tool("node"), str(peers_dir / script)],
             input=payload,
             cwd=peers_dir,
             env=_peers_env(),
@@ -133,36 +133,25 @@ def compose_with_apollo_full(subgraphs: Sequence[tuple[str, str, str]]) -> Compo
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise RuntimeError("peers/compose.mjs timed out") from exc
+        raise RuntimeError(f"peers/{script} timed out") from exc
     if proc.returncode != 0:
-        raise RuntimeError(f"peers/compose.mjs crashed ({proc.returncode}):\n{proc.stderr}")
+        raise RuntimeError(f"peers/{script} crashed ({proc.returncode}):\n{proc.stderr}")
     out: dict[str, Any] = json.loads(proc.stdout)
     if "errors" in out:
         raise CompositionError(list(out["errors"]))
+    return out
+
+
+def compose_with_apollo_full(subgraphs: Sequence[tuple[str, str, str]]) -> Composition:
+    """Compose ``(name, url, sdl)`` triples; return the supergraph and Apollo's hints."""
+    out = _run_composer("compose.mjs", subgraphs)
     return Composition(supergraph_sdl=str(out["supergraphSdl"]), hints=list(out["hints"]))
 
 
 def compose_with_hive(subgraphs: Sequence[tuple[str, str, str]]) -> str:
     """Compose ``(name, url, sdl)`` triples with The Guild's composition (Hive's); raise
     CompositionError."""
-    peers_dir = ensure_peers_installed()
-    payload = json.dumps([{"name": n, "url": u, "sdl": s} for n, u, s in subgraphs])
-    proc = subprocess.run(
-        [_tool("node"), str(peers_dir / "compose_hive.mjs")],
-        input=payload,
-        cwd=peers_dir,
-        env=_peers_env(),
-        capture_output=True,
-        text=True,
-        timeout=COMPOSE_TIMEOUT_S,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"peers/compose_hive.mjs crashed ({proc.returncode}):\n{proc.stderr}")
-    out: dict[str, Any] = json.loads(proc.stdout)
-    if "errors" in out:
-        raise CompositionError(list(out["errors"]))
-    return str(out["supergraphSdl"])
+    return str(_run_composer("compose_hive.mjs", subgraphs)["supergraphSdl"])
 
 
 def compose_with_apollo(subgraphs: Sequence[tuple[str, str, str]]) -> str:
