@@ -6,10 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit clean
 
-$(STAMP): pyproject.toml
+# web/: pinned GraphiQL (its postinstall copies the bundles into edge/static/vendor/, which the
+# gateway serves offline), the graphql-http audit and playwright-core for the browser test.
+$(STAMP): pyproject.toml web/package.json web/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -19,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict federation schema resolvers backends gateway.py tests
+	$(BIN)/mypy --strict federation schema resolvers backends edge gateway.py tests
 
 unit: $(STAMP)
 	$(BIN)/pytest

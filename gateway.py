@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -16,19 +17,32 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from demo import SUBGRAPHS, demo_apps
-from federation.engine import Engine, EngineResult
+from edge.config import ConfigError, GatewayConfig, load_config, with_overrides
+from edge.endpoint import GraphQLEndpoint
+from edge.graphiql import assets_installed, graphiql_static
+from edge.headers import HeaderRules, PropagatingFetcher
+from edge.persisted import (
+    Manifest,
+    ManifestError,
+    PersistedOperationsError,
+    PersistedQueries,
+    load_manifests,
+    validate_manifests,
+)
+from federation.engine import Engine
 from federation.errors import SupergraphError
 from federation.fetcher import Fetcher, HttpFetcher
 from federation.supergraph import Supergraph, load_supergraph
 
 __all__ = ["create_app", "main"]
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-PLAN_HEADER = "x-edgegraph-include-plan"
+logger = logging.getLogger("edgegraph")
+
 DEMO_SUPERGRAPH = Path(__file__).parent / "schema" / "supergraph.graphql"
+DEMO_CLIENTS = Path(__file__).parent / "clients"
 
 
 def create_app(
@@ -36,12 +50,31 @@ def create_app(
     *,
     fetcher: Fetcher | None = None,
     dev: bool = False,
-    subgraph_timeout: float = 10.0,
+    subgraph_timeout: float | None = None,
     subgraph_urls: Mapping[str, str] | None = None,
+    config: GatewayConfig | None = None,
 ) -> Starlette:
     """The gateway app. Without a fetcher it reaches subgraphs over HTTP at the supergraph URLs
-    (or at `subgraph_urls`, which override them by subgraph name)."""
+    (or at `subgraph_urls`, which override them by subgraph name).
+
+    `config` holds every other option (see `edge.config`); `dev=True` applies dev mode to it, and
+    `subgraph_timeout`/`subgraph_urls` override its `[subgraphs]` section. Registered operations
+    are validated here, so an invalid one stops the gateway before it serves
+    (`PersistedOperationsError`) unless `persisted.fail_on_invalid` is off.
+    """
+    config = config or GatewayConfig()
+    if dev and not config.dev:
+        config = config.with_dev()
+    timeout = subgraph_timeout if subgraph_timeout is not None else config.subgraphs.timeout
     state: dict[str, Engine] = {}
+    persisted = PersistedQueries(
+        _checked_manifests(supergraph, config),
+        safelist=config.persisted.safelist,
+        apq=config.persisted.apq,
+        apq_cache_size=config.persisted.apq_cache_size,
+        apq_max_query_bytes=config.persisted.apq_max_query_bytes,
+    )
+    header_rules = HeaderRules(config.headers)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -49,136 +82,54 @@ def create_app(
         active = fetcher
         if active is None:
             urls = {name: graph.url for name, graph in supergraph.graphs.items()}
+            urls.update(config.subgraphs.urls)
             urls.update(subgraph_urls or {})
-            own = HttpFetcher(urls, timeout=subgraph_timeout)
+            own = HttpFetcher(urls, timeout=timeout)
             active = own
-        state["engine"] = Engine(supergraph, active)
+        state["engine"] = Engine(
+            supergraph,
+            PropagatingFetcher(active, header_rules),
+            operation_cache_size=config.graphql.operation_cache_size,
+            plan_cache_size=config.graphql.plan_cache_size,
+        )
         try:
             yield
         finally:
             if own is not None:
                 await own.aclose()
 
-    async def graphql(request: Request) -> Response:
-        engine = state["engine"]
-        media_type = _response_media_type(request.headers.get("accept", ""))
-        if media_type is None:
-            return _error_response(406, "Accept must allow application/json", "application/json")
-        if request.method == "POST":
-            params = await _post_params(request)
-        else:
-            params = _get_params(request)
-        if isinstance(params, str):
-            return _error_response(400, params, media_type)
-        query, operation_name, variables, extensions = params
-        if request.method == "GET" and _is_mutation(engine, query, operation_name):
-            response = _error_response(405, "Mutations are not allowed over GET", media_type)
-            response.headers["allow"] = "POST"
-            return response
-        result = await engine.execute(
-            query, operation_name, variables, headers=dict(request.headers)
-        )
-        wants_plan = request.headers.get(PLAN_HEADER) == "true" or bool(
-            extensions and extensions.get("includeQueryPlan")
-        )
-        return _graphql_response(result, media_type, include_plan=dev and wants_plan)
+    graphql = GraphQLEndpoint(lambda: state["engine"], config, persisted)
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "subgraphs": sorted(supergraph.graphs)})
 
-    routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
     ]
+    if config.graphql.graphiql:
+        routes.append(graphiql_static())
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-Params = tuple[str, str | None, dict[str, Any] | None, dict[str, Any] | None]
-
-
-async def _post_params(request: Request) -> Params | str:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        return "POST requests must use Content-Type: application/json"
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        return "The request body is not valid JSON"
-    if not isinstance(body, dict):
-        return "The request body must be a JSON object"
-    return _check_params(
-        body.get("query"), body.get("operationName"), body.get("variables"), body.get("extensions")
-    )
-
-
-def _get_params(request: Request) -> Params | str:
-    args = request.query_params
-    decoded: dict[str, Any] = {}
-    for name in ("variables", "extensions"):
-        raw = args.get(name)
-        if raw:
-            try:
-                decoded[name] = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                return f"The `{name}` parameter is not valid JSON"
-    return _check_params(
-        args.get("query"), args.get("operationName"), decoded.get("variables"),
-        decoded.get("extensions"),
-    )  # fmt: skip
-
-
-def _check_params(query: Any, name: Any, variables: Any, extensions: Any) -> Params | str:
-    if not isinstance(query, str) or not query:
-        return "A `query` string is required"
-    if name is not None and not isinstance(name, str):
-        return "`operationName` must be a string"
-    if variables is not None and not isinstance(variables, dict):
-        return "`variables` must be an object"
-    if extensions is not None and not isinstance(extensions, dict):
-        return "`extensions` must be an object"
-    return query, name, variables, extensions
-
-
-def _is_mutation(engine: Engine, query: str, operation_name: str | None) -> bool:
-    try:
-        prepared = engine.operations.prepare(query, operation_name)
-    except Exception:  # the engine reports the failure itself
-        return False
-    return prepared.operation_type == "mutation"
-
-
-def _response_media_type(accept: str) -> str | None:
-    if not accept:
-        return "application/json"
-    for part in accept.split(","):
-        media = part.split(";")[0].strip().lower()
-        if media == GRAPHQL_RESPONSE:
-            return GRAPHQL_RESPONSE
-        if media in ("application/json", "*/*", "application/*"):
-            return "application/json"
-    return None
-
-
-def _graphql_response(result: EngineResult, media_type: str, *, include_plan: bool) -> Response:
-    body = result.body
-    if include_plan and result.plan is not None:
-        body = {**body, "extensions": {**body.get("extensions", {}), "queryPlan": str(result.plan)}}
-    status = result.status
-    # With application/json, a well-formed request whose document fails is still a 200.
-    if media_type == "application/json" and status == 400 and "data" not in body:
-        status = 200 if body.get("errors") and _is_document_error(body) else status
-    return Response(orjson.dumps(body), status_code=status, media_type=media_type)
-
-
-def _is_document_error(body: Mapping[str, Any]) -> bool:
-    return all(
-        (e.get("extensions") or {}).get("code") != "BAD_REQUEST" for e in body.get("errors", [])
-    )
-
-
-def _error_response(status: int, message: str, media_type: str) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
-    return Response(orjson.dumps(body), status_code=status, media_type=media_type)
+def _checked_manifests(supergraph: Supergraph, config: GatewayConfig) -> dict[str, Manifest]:
+    """The configured clients' manifests, each operation validated against the API schema."""
+    if config.persisted.clients_dir is None:
+        return {}
+    manifests = load_manifests(config.persisted.clients_dir)
+    invalid = validate_manifests(manifests, supergraph.api_schema)
+    if invalid and config.persisted.fail_on_invalid:
+        raise PersistedOperationsError(invalid)
+    for op in invalid:
+        logger.error("registered operation no longer validates, not served: %s", op)
+    dropped = {(op.client, op.id) for op in invalid}
+    return {
+        client: Manifest(
+            client,
+            {id_: op for id_, op in manifest.operations.items() if (client, id_) not in dropped},
+        )
+        for client, manifest in manifests.items()
+    }
 
 
 # -- command line -------------------------------------------------------------------------------
@@ -216,10 +167,48 @@ def _load(path: str) -> Supergraph:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    supergraph = _load(args.supergraph)
-    app = create_app(supergraph, dev=args.dev, subgraph_timeout=args.subgraph_timeout)
-    print(f"edgegraph gateway on http://{args.host}:{args.port}/graphql", flush=True)
-    asyncio.run(_serve_all([("gateway", app, args.host, args.port)]))
+    try:
+        config = with_overrides(
+            load_config(args.config),
+            dev=args.dev,
+            host=args.host,
+            port=args.port,
+            supergraph=args.supergraph,
+            subgraph_timeout=args.subgraph_timeout,
+            introspection=args.introspection,
+            graphiql=args.graphiql,
+            safelist=args.safelist,
+            clients_dir=args.clients_dir,
+        )
+    except ConfigError as error:
+        raise SystemExit(f"edgegraph: {error}") from error
+    if config.server.supergraph is None:
+        raise SystemExit("edgegraph: no supergraph: pass --supergraph or set server.supergraph")
+    app = _create_or_exit(_load(config.server.supergraph), config=config)
+    if config.graphql.graphiql and not assets_installed():
+        print("edgegraph: GraphiQL assets are missing; run `make` to install them", flush=True)
+    host, port = config.server.host, config.server.port
+    mode = " (dev mode)" if config.dev else ""
+    print(f"edgegraph gateway on http://{host}:{port}/graphql{mode}", flush=True)
+    asyncio.run(_serve_all([("gateway", app, host, port)]))
+
+
+def _create_or_exit(supergraph: Supergraph, **options: Any) -> Starlette:
+    """create_app, turning a start-up failure (invalid registered operations) into an exit."""
+    try:
+        return create_app(supergraph, **options)
+    except (ManifestError, PersistedOperationsError) as error:
+        raise SystemExit(f"edgegraph: {error}") from error
+
+
+def _manifest(args: argparse.Namespace) -> None:
+    try:
+        manifests = load_manifests(args.clients_dir)
+    except ManifestError as error:
+        raise SystemExit(f"edgegraph: {error}") from error
+    if args.client not in manifests:
+        raise SystemExit(f"edgegraph: no client {args.client!r} in {args.clients_dir}")
+    print(orjson.dumps(manifests[args.client].to_json(), option=orjson.OPT_INDENT_2).decode())
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -234,7 +223,8 @@ def _demo(args: argparse.Namespace) -> None:
         for name, _app, host, port in apps
         if name in SUBGRAPHS
     }
-    gateway = create_app(_load(args.supergraph), dev=True, subgraph_urls=urls)
+    config = with_overrides(GatewayConfig(), dev=True, clients_dir=str(DEMO_CLIENTS))
+    gateway = _create_or_exit(_load(args.supergraph), config=config, subgraph_urls=urls)
     apps.append(("gateway", gateway, args.host, args.port))
     for name, _app, host, port in apps:
         path = "/graphql" if name in (*SUBGRAPHS, "gateway") else "/stats"
@@ -248,11 +238,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="edgegraph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve a supergraph")
-    serve.add_argument("--supergraph", required=True, help="supergraph SDL file")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=4000)
-    serve.add_argument("--dev", action="store_true", help="query plans in extensions on request")
-    serve.add_argument("--subgraph-timeout", type=float, default=10.0)
+    serve.add_argument("--config", help="TOML config file; flags override it (edge/config.py)")
+    serve.add_argument("--supergraph", help="supergraph SDL file (or server.supergraph)")
+    serve.add_argument("--host", help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default 4000)")
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="introspection, GraphiQL, query plans in extensions, unmasked errors",
+    )
+    serve.add_argument("--subgraph-timeout", type=float, help="seconds per subgraph fetch")
+    serve.add_argument("--introspection", action=argparse.BooleanOptionalAction, default=None)
+    serve.add_argument("--graphiql", action=argparse.BooleanOptionalAction, default=None)
+    serve.add_argument(
+        "--safelist",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="serve only the registered operations of known clients",
+    )
+    serve.add_argument("--clients-dir", help="folder of clients/<name>/*.graphql manifests")
     serve.set_defaults(run=_serve)
     demo = commands.add_parser("demo", help="run backends, subgraphs and the gateway")
     demo.add_argument("--host", default="127.0.0.1")
@@ -262,6 +266,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     demo.add_argument("--latency-ms", type=float, default=0.0, help="added backend latency")
     demo.add_argument("--supergraph", default=str(DEMO_SUPERGRAPH))
     demo.set_defaults(run=_demo)
+    manifest = commands.add_parser("manifest", help="print a client's persisted query manifest")
+    manifest.add_argument("client", help="client name: a folder under --clients-dir")
+    manifest.add_argument("--clients-dir", default=str(DEMO_CLIENTS))
+    manifest.set_defaults(run=_manifest)
     args = parser.parse_args(argv)
     args.run(args)
 

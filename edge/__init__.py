@@ -1,0 +1,1 @@
+"""The edge surface of the gateway: HTTP handling, GraphiQL, persisted operations, headers."""
