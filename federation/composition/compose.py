@@ -32,7 +32,9 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> CompositionResult:
     names = [s.name for s in subgraphs]
     for name in sorted({n for n in names if names.count(n) > 1}):
         errors.append(
-            CompositionError("INVALID_SUBGRAPH_NAME", f'Subgraph "{name}" is listed twice.', (name,))
+            CompositionError(
+                "INVALID_SUBGRAPH_NAME", f'Subgraph "{name}" is listed twice.', (name,)
+            )
         )
     read: list[Subgraph] = []
     for source in subgraphs:
@@ -43,6 +45,9 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> CompositionResult:
         return CompositionResult(errors=tuple(errors))
     upgraded = upgrade_fed1(read)
     errors += validate_subgraphs(upgraded)
+    if errors:
+        # Merging subgraphs whose directives are wrong only repeats the same problems.
+        return CompositionResult(errors=tuple(errors))
     merged, merge_errors, merge_hints = merge(upgraded)
     errors += merge_errors
     hints += merge_hints
@@ -58,7 +63,11 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> CompositionResult:
     except SupergraphError as error:
         # Our own output must load in our own engine; if not, say so rather than ship it.
         return CompositionResult(
-            errors=(CompositionError("INVALID_SUPERGRAPH", f"The composed supergraph does not load: {error}"),),
+            errors=(
+                CompositionError(
+                    "INVALID_SUPERGRAPH", f"The composed supergraph does not load: {error}"
+                ),
+            ),
             hints=tuple(hints),
         )
     return CompositionResult(supergraph_sdl=sdl, hints=tuple(hints))

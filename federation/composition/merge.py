@@ -43,6 +43,7 @@ class _Merger:
         self.errors: list[CompositionError] = []
         self.hints: list[CompositionHint] = []
         self.kinds: dict[str, str] = {}
+        self.mismatched: set[str] = set()
 
     def error(self, code: str, message: str, graphs: Sequence[str], coordinate: str) -> None:
         self.errors.append(CompositionError(code, message, tuple(graphs), coordinate))
@@ -77,13 +78,12 @@ class _Merger:
 
     def merged_kind(self, name: str) -> str:
         sources = self.sources(name)
-        kinds = {
-            graph: ("INTERFACE" if t.interface_object else t.kind) for graph, t in sources
-        }
+        kinds = {graph: ("INTERFACE" if t.interface_object else t.kind) for graph, t in sources}
         distinct = list(dict.fromkeys(kinds.values()))
         if len(distinct) > 1:
+            self.mismatched.add(name)
             listing = "; ".join(
-                f'{kind.lower().replace("_", " ")} in {", ".join(repr(g) for g, k in kinds.items() if k == kind)}'
+                f"{kind.lower().replace('_', ' ')} in {', '.join(repr(g) for g, k in kinds.items() if k == kind)}"
                 for kind in distinct
             )
             self.error(
@@ -103,9 +103,7 @@ class _Merger:
             keys = tdef.keys or (None,)
             for key in keys:
                 joins.append(JoinType(graph, key, tdef.extension, tdef.interface_object))
-        implements = tuple(
-            (graph, iface) for graph, tdef in sources for iface in tdef.interfaces
-        )
+        implements = tuple((graph, iface) for graph, tdef in sources for iface in tdef.interfaces)
         field_names = list(dict.fromkeys(f for _g, t in sources for f in t.fields))
         fields = {f: self.merge_field(name, f, sources) for f in field_names}
         return MergedType(
@@ -216,9 +214,7 @@ class _Merger:
         all_equal: bool,
     ) -> tuple[JoinField, ...] | None:
         by_graph = dict(defs)
-        used_overridden = {
-            g for g in overridden if (parent, name) in self.used_in(g)
-        }
+        used_overridden = {g for g in overridden if (parent, name) in self.used_in(g)}
         needed = not all_equal or bool(overridden)
         for graph in graphs_of_type:
             fdef = by_graph.get(graph)
@@ -243,7 +239,7 @@ class _Merger:
                     external=fdef.external,
                     override=override,
                     used_overridden=is_overridden,
-                    override_label=fdef.override_label if override else None,
+                    override_label=fdef.override_label if override else overridden.get(graph),
                 )
             )
         return tuple(joins)
@@ -267,7 +263,7 @@ class _Merger:
         resolving: Sequence[tuple[str, FieldDef]],
         overridden: dict[str, str | None],
     ) -> None:
-        if self.kinds.get(parent) != "OBJECT":
+        if self.kinds.get(parent) != "OBJECT" or parent in self.mismatched:
             return
         sharers: list[tuple[str, bool]] = []
         for graph, fdef in defs:
@@ -282,9 +278,7 @@ class _Merger:
             if tdef.interface_object:
                 continue
             shareable = (
-                fdef.shareable
-                or tdef.shareable
-                or (parent, fdef.name) in self.key_fields(subgraph)
+                fdef.shareable or tdef.shareable or (parent, fdef.name) in self.key_fields(subgraph)
             )
             sharers.append((graph, shareable))
         if len(sharers) > 1 and not all(s for _g, s in sharers):
@@ -340,9 +334,7 @@ class _Merger:
                 return True
         return False
 
-    def merge_output_type(
-        self, coordinate: str, defs: Sequence[tuple[str, FieldDef]]
-    ) -> TypeNode:
+    def merge_output_type(self, coordinate: str, defs: Sequence[tuple[str, FieldDef]]) -> TypeNode:
         types = [f.type for _g, f in defs]
         for candidate in types:
             if all(self.subtype(t, candidate) for t in types):
@@ -406,8 +398,7 @@ class _Merger:
             if len(defaults) > 1:
                 self.error(
                     "FIELD_ARGUMENT_DEFAULT_MISMATCH",
-                    f'Argument "{arg_coordinate}" has incompatible default values across '
-                    "subgraphs",
+                    f'Argument "{arg_coordinate}" has incompatible default values across subgraphs',
                     [],
                     arg_coordinate,
                 )
@@ -458,7 +449,9 @@ class _Merger:
             coordinate = f"{name}.{fname}"
             present = [(g, t.input_fields[fname]) for g, t in sources if fname in t.input_fields]
             if len(present) < len(sources):
-                if any(isinstance(a.type, NonNullTypeNode) and a.default is None for _g, a in present):
+                if any(
+                    isinstance(a.type, NonNullTypeNode) and a.default is None for _g, a in present
+                ):
                     missing = [g for g in graphs if g not in dict(present)]
                     self.error(
                         "REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH",
@@ -477,8 +470,7 @@ class _Merger:
             if len(defaults) > 1:
                 self.error(
                     "INPUT_FIELD_DEFAULT_MISMATCH",
-                    f'Input field "{coordinate}" has incompatible default values across '
-                    "subgraphs",
+                    f'Input field "{coordinate}" has incompatible default values across subgraphs',
                     [g for g, _a in present],
                     coordinate,
                 )
@@ -622,11 +614,15 @@ def _type_listing(defs: Sequence[tuple[str, FieldDef]]) -> str:
     by_type: dict[str, list[str]] = {}
     for graph, fdef in defs:
         by_type.setdefault(fdef.type_str, []).append(graph)
-    parts = [f'type "{t}" in subgraph{"s" if len(g) > 1 else ""} {_names(g)}' for t, g in by_type.items()]
+    parts = [
+        f'type "{t}" in subgraph{"s" if len(g) > 1 else ""} {_names(g)}' for t, g in by_type.items()
+    ]
     return " but ".join(parts)
 
 
-def merge(subgraphs: Sequence[Subgraph]) -> tuple[MergedSchema, list[CompositionError], list[CompositionHint]]:
+def merge(
+    subgraphs: Sequence[Subgraph],
+) -> tuple[MergedSchema, list[CompositionError], list[CompositionHint]]:
     """Merge the (upgraded) subgraphs; return the merged schema, errors and hints."""
     merger = _Merger(subgraphs)
     merged = merger.run()

@@ -112,7 +112,9 @@ def _name(value: str) -> NameNode:
     return NameNode(value=value)
 
 
-def _directive(directive_name: str, /, **args: str | bool | BooleanValueNode | None) -> ConstDirectiveNode:
+def _directive(
+    directive_name: str, /, **args: str | bool | BooleanValueNode | None
+) -> ConstDirectiveNode:
     arguments = []
     for arg, value in args.items():
         if value is None or value is False:
@@ -144,7 +146,9 @@ class _Printer:
     def graph(self, name: str) -> str:
         return self.enum_values[name]
 
-    def common(self, inaccessible: bool, tags: Sequence[str], deprecated: str | None = None) -> list[ConstDirectiveNode]:
+    def common(
+        self, inaccessible: bool, tags: Sequence[str], deprecated: str | None = None
+    ) -> list[ConstDirectiveNode]:
         out: list[ConstDirectiveNode] = []
         if deprecated is not None:
             out.append(_directive("deprecated", reason=deprecated))
@@ -212,7 +216,9 @@ class _Printer:
                 for f in mtype.fields.values()
             )
             interfaces = tuple(NamedTypeNode(name=_name(i)) for i in mtype.interfaces)
-            cls = ObjectTypeDefinitionNode if mtype.kind == "OBJECT" else InterfaceTypeDefinitionNode
+            cls = (
+                ObjectTypeDefinitionNode if mtype.kind == "OBJECT" else InterfaceTypeDefinitionNode
+            )
             return cls(**base, interfaces=interfaces, fields=fields, directives=tuple(directives))
         if mtype.kind == "UNION":
             directives += [
@@ -306,4 +312,3 @@ def _link(url: str, purpose: str) -> ConstDirectiveNode:
 def print_supergraph(merged: MergedSchema) -> str:
     """The supergraph SDL of a merged schema."""
     return _Printer(merged).print()
-

@@ -19,7 +19,7 @@ from dataclasses import replace
 from .fieldset import field_set_paths
 from .model import Subgraph, TypeDef
 
-__all__ = ["upgrade_fed1", "used_fields"]
+__all__ = ["provided_fields", "upgrade_fed1", "used_fields"]
 
 
 def used_fields(subgraph: Subgraph) -> set[tuple[str, str]]:
@@ -83,9 +83,22 @@ def upgrade_fed1(subgraphs: Sequence[Subgraph]) -> list[Subgraph]:
 
 
 def _resolved_elsewhere(others: Sequence[Subgraph], type_name: str, field_name: str) -> bool:
+    # A field some other subgraph @provides is resolved there too, along the provides path.
     for other in others:
         tdef = other.types.get(type_name)
         fdef = tdef.fields.get(field_name) if tdef is not None else None
-        if fdef is not None and not fdef.external:
+        if fdef is None:
+            continue
+        if not fdef.external or (type_name, field_name) in provided_fields(other):
             return True
     return False
+
+
+def provided_fields(subgraph: Subgraph) -> set[tuple[str, str]]:
+    """(type, field) pairs that some `@provides` of the subgraph selects."""
+    out: set[tuple[str, str]] = set()
+    for tdef in subgraph.types.values():
+        for fdef in tdef.fields.values():
+            if fdef.provides:
+                out |= field_set_paths(subgraph, fdef.type_str.strip("[]!"), fdef.provides)
+    return out
