@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck unit clean bench bench-smoke
 
 # web/: pinned GraphiQL (its postinstall copies the bundles into edge/static/vendor/, which the
 # gateway serves offline), the graphql-http audit and playwright-core for the browser test.
@@ -22,12 +22,20 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict federation schema resolvers backends edge gateway.py tests
+	$(BIN)/mypy --strict federation schema resolvers backends edge gateway.py bench tests
 
 unit: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# bench/: edgegraph beside @apollo/gateway and @graphql-hive/gateway (installs wrk and bench/'s
+# pinned npm packages itself); writes bench/results/latest.{md,json}. Not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench.run --smoke
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

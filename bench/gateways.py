@@ -1,0 +1,97 @@
+"""The gateways under test and how each is started for a dedupe setting.
+
+Every gateway is one process on 127.0.0.1 with a scrubbed environment (`clean_env`): no Apollo or
+Hive keys, Apollo telemetry disabled, no landing pages, so nothing talks to another host.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.processes import clean_env
+from bench.scenarios import BENCH_DIR, REPO_ROOT
+from bench.serve_edgegraph import best_http, best_loop
+
+__all__ = ["GATEWAYS", "Gateway", "Launch"]
+
+NODE_BIN = BENCH_DIR / "node_modules" / ".bin"
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    command: tuple[str, ...]
+    cwd: Path
+    env: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    name: str
+    needs_npm: bool
+    #: What the "dedupe on" setting switches on, in this gateway's own terms.
+    dedupe_note: str
+    #: (supergraph, port, dedupe, forwarded headers) -> how to start it.
+    launch: Callable[[Path, int, bool, Sequence[str]], Launch]
+    describe: Callable[[], str]
+
+
+def _edgegraph(supergraph: Path, port: int, _dedupe: bool, _headers: Sequence[str]) -> Launch:
+    # edgegraph forwards client headers (all but hop-by-hop ones) to subgraphs by default.
+    command: tuple[str, ...] = (sys.executable, "-m", "bench.serve_edgegraph")
+    command += ("--supergraph", str(supergraph))
+    command += ("--port", str(port), "--loop", best_loop(), "--http", best_http())
+    return Launch(command, REPO_ROOT, clean_env())
+
+
+def _apollo(supergraph: Path, port: int, _dedupe: bool, headers: Sequence[str]) -> Launch:
+    command: tuple[str, ...] = ("node", str(BENCH_DIR / "gateways" / "apollo.mjs"))
+    command += ("--supergraph", str(supergraph), "--port", str(port))
+    for name in headers:
+        command += ("--forward-header", name)
+    return Launch(command, BENCH_DIR, clean_env())
+
+
+def _hive(supergraph: Path, port: int, dedupe: bool, headers: Sequence[str]) -> Launch:
+    command: tuple[str, ...] = (str(NODE_BIN / "hive-gateway"), "supergraph", str(supergraph))
+    command += ("--host", "127.0.0.1", "--port", str(port), "--fork", "1", "--disable-websockets")
+    env = clean_env(
+        {"BENCH_DEDUPE": "on" if dedupe else "off", "BENCH_FORWARD_HEADERS": ",".join(headers)}
+    )
+    # The CLI reads gateway.config.mjs from its working directory.
+    return Launch(command, BENCH_DIR / "gateways", env)
+
+
+def _edgegraph_describe() -> str:
+    return f"uvicorn, 1 worker, loop={best_loop()}, http={best_http()}"
+
+
+GATEWAYS = {
+    "edgegraph": Gateway(
+        name="edgegraph",
+        needs_npm=False,
+        dedupe_note="not implemented yet: runs the same in both settings",
+        launch=_edgegraph,
+        describe=_edgegraph_describe,
+    ),
+    "apollo": Gateway(
+        name="apollo",
+        needs_npm=True,
+        dedupe_note=(
+            "@apollo/gateway 2.14.4 offers no request deduplication: runs the same in both settings"
+        ),
+        launch=_apollo,
+        describe=lambda: "@apollo/gateway 2.14.4 + @apollo/server 5.5.1 standalone",
+    ),
+    "hive": Gateway(
+        name="hive",
+        needs_npm=True,
+        dedupe_note=(
+            "inboundInflightRequestDeduplication + HTTP transport deduplicateInflightRequests"
+        ),
+        launch=_hive,
+        describe=lambda: "@graphql-hive/gateway 2.15.1 CLI, --fork 1",
+    ),
+}
