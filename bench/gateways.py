@@ -47,7 +47,7 @@ def _edgegraph(supergraph: Path, port: int, _dedupe: bool, _headers: Sequence[st
 
 
 def _apollo(supergraph: Path, port: int, _dedupe: bool, headers: Sequence[str]) -> Launch:
-    command: tuple[str, ...] = ("node", str(BENCH_DIR / "gateways" / "apollo.mjs"))
+    command: tuple[str, ...] = ("node", str(BENCH_DIR / "peer_gateways" / "apollo.mjs"))
     command += ("--supergraph", str(supergraph), "--port", str(port))
     for name in headers:
         command += ("--forward-header", name)
@@ -61,7 +61,7 @@ def _hive(supergraph: Path, port: int, dedupe: bool, headers: Sequence[str]) -> 
         {"BENCH_DEDUPE": "on" if dedupe else "off", "BENCH_FORWARD_HEADERS": ",".join(headers)}
     )
     # The CLI reads gateway.config.mjs from its working directory.
-    return Launch(command, BENCH_DIR / "gateways", env)
+    return Launch(command, BENCH_DIR / "peer_gateways", env)
 
 
 def _edgegraph_describe() -> str:

@@ -1,6 +1,6 @@
 // @apollo/gateway under @apollo/server for the benchmark, on 127.0.0.1 only.
 //
-//   node bench/gateways/apollo.mjs --supergraph FILE --port N [--forward-header NAME]...
+//   node bench/peer_gateways/apollo.mjs --supergraph FILE --port N [--forward-header NAME]...
 //
 // Prints "ready" once listening; SIGTERM stops it. Telemetry, usage and schema reporting and the
 // landing page are off, so the only hosts it talks to are the subgraph URLs in the supergraph.
