@@ -50,6 +50,7 @@ _GATEWAY_CODES = frozenset(
         "SUBGRAPH_HTTP_ERROR",
         "SUBGRAPH_BAD_RESPONSE",
         "SUBGRAPH_CIRCUIT_OPEN",
+        "SUBGRAPH_RESPONSE_TOO_LARGE",
     }
 )
 

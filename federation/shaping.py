@@ -87,6 +87,29 @@ class _FieldPlan:
     label: str  # "Type.field", for null errors
 
 
+def _is_int(value: Any) -> bool:
+    return type(value) is int and -(2**31) <= value < 2**31
+
+
+#: What a built-in scalar's serialized value may be; a subgraph answering anything else (a
+#: string for an Int, an object for a String) is answered as an invalid value, not passed on.
+#: Custom scalars pass as the subgraph serialized them.
+_BUILTIN_SCALARS: dict[str, Any] = {
+    "Int": _is_int,
+    "Float": lambda value: type(value) in (int, float),
+    "String": lambda value: type(value) is str,
+    "Boolean": lambda value: type(value) is bool,
+    "ID": lambda value: type(value) is str or _is_int(value),
+}
+
+
+def _is_valid_scalar(type_: GraphQLOutputType, value: Any) -> bool:
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    check = _BUILTIN_SCALARS.get(type_.name) if isinstance(type_, GraphQLScalarType) else None
+    return check is None or bool(check(value))
+
+
 class _Shaper:
     """Per-call state: the error list and a cache of field plans (the query repeats per item)."""
 
@@ -152,6 +175,9 @@ class _Shaper:
                     self._null_error(path, plan.label)
             elif plan.scalar:
                 result = value.get(plan.key)
+                if result is not None and not _is_valid_scalar(plan.type, result):
+                    self._invalid(plan.label, path)
+                    result = None
                 if result is None and plan.non_null:
                     self._null_error(path, plan.label)
             else:
@@ -203,6 +229,8 @@ class _Shaper:
             if not isinstance(value, dict):
                 return self._invalid(label, path)
             return self.complete_object(value, type_, sets, path, label)
+        if isinstance(type_, GraphQLScalarType) and not _is_valid_scalar(type_, value):
+            return self._invalid(label, path)
         return value  # scalars pass through as the subgraph serialized them
 
     def _plan(
