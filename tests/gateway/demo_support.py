@@ -11,6 +11,7 @@ import httpx
 from starlette.applications import Starlette
 
 import demo
+from edge.config import GatewayConfig
 from federation.fetcher import HttpFetcher
 from federation.supergraph import Supergraph, load_supergraph
 from gateway import DEMO_SUPERGRAPH, create_app
@@ -23,6 +24,7 @@ class DemoGateway:
     client: httpx.AsyncClient
     backends: dict[str, httpx.AsyncClient]
     supergraph: Supergraph
+    app: Starlette
 
     async def stats(self) -> dict[str, int]:
         """Requests served by each backend so far."""
@@ -37,7 +39,9 @@ def device_query(path: str) -> str:
 
 
 @asynccontextmanager
-async def demo_gateway(*, dev: bool = True) -> AsyncIterator[DemoGateway]:
+async def demo_gateway(
+    *, dev: bool = True, config: GatewayConfig | None = None
+) -> AsyncIterator[DemoGateway]:
     """The gateway app over the four demo subgraphs and backends, with no port opened."""
     supergraph = load_supergraph(DEMO_SUPERGRAPH.read_text())
     async with AsyncExitStack() as stack:
@@ -59,10 +63,10 @@ async def demo_gateway(*, dev: bool = True) -> AsyncIterator[DemoGateway]:
         await stack.enter_async_context(subgraph_client)
         urls = {name: f"http://{name}/graphql" for name in demo.SUBGRAPHS}
         fetcher = HttpFetcher(urls, client=subgraph_client)
-        app = create_app(supergraph, fetcher=fetcher, dev=dev)
+        app = create_app(supergraph, fetcher=fetcher, dev=dev, config=config)
         await stack.enter_async_context(app.router.lifespan_context(app))
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://gateway"
         )
         await stack.enter_async_context(client)
-        yield DemoGateway(client, backends, supergraph)
+        yield DemoGateway(client, backends, supergraph, app)
