@@ -9,6 +9,7 @@ import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -28,7 +29,9 @@ class _Server(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve_on_loopback(app: ASGIApp, *, lifespan: str = "off") -> AsyncIterator[str]:
+async def serve_on_loopback(
+    app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "off"
+) -> AsyncIterator[str]:
     """Serve `app` with uvicorn on 127.0.0.1 and a port the OS picks; yields the base URL.
 
     The socket is bound before uvicorn starts, so there is no window in which another process

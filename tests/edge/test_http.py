@@ -39,7 +39,8 @@ async def test_http_body_that_is_not_an_object_is_400() -> None:
 
 async def test_http_missing_query_is_400() -> None:
     async with demo_gateway() as demo:
-        for body in ({}, {"variables": {}}, {"query": None}, {"query": "  "}):
+        bodies: list[dict[str, Any]] = [{}, {"variables": {}}, {"query": None}, {"query": "  "}]
+        for body in bodies:
             response = await demo.client.post("/graphql", json=body)
             _assert_graphql_error(response, 400, "BAD_REQUEST")
         get = await demo.client.get("/graphql", params={"operationName": "X"})
