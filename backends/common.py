@@ -11,6 +11,7 @@ import contextlib
 import re
 import sqlite3
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias, TypeVar
@@ -260,6 +261,9 @@ class Backend:
         self.batch_limit = batch_limit
         self.stats = Stats()
         self.conn = generate(seed, titles, members)
+        #: the W3C traceparents of the latest data requests: a real backend would continue the
+        #: trace; the demo keeps them so the trace's arrival can be checked
+        self.traceparents: deque[str] = deque(maxlen=200)
 
     def batch(
         self, path: str, resolve: BatchResolver, *, validate: Callable[[object], str] = validate_id
@@ -279,6 +283,9 @@ class Backend:
 
         async def endpoint(request: Request) -> Response:
             self.stats.requests += 1
+            traceparent = request.headers.get("traceparent")
+            if traceparent:
+                self.traceparents.append(traceparent)
             if self.latency_ms > 0:
                 await asyncio.sleep(self.latency_ms / 1000)
             try:
@@ -323,6 +330,7 @@ class Backend:
             exception_handlers={HTTPException: http_error},
             lifespan=lifespan,
         )
+        app.state.traceparents = self.traceparents
         # Tests drive apps without a lifespan; close the database when the app is collected.
         weakref.finalize(app, self.conn.close)
         return app

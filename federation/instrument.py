@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, cast
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
@@ -30,6 +30,7 @@ from federation.telemetry import (
     Telemetry,
     current_node,
     current_observation,
+    note_error,
 )
 
 __all__ = [
@@ -84,6 +85,7 @@ class ObservedFetcher:
                 response = await self.inner.fetch(service_name, body, headers)
             except SubgraphFetchError as error:
                 outcome, codes = "failed", (error.code,)
+                note_error(error.code, error.message, service=service_name)
                 fetch_span.set_attribute("error.type", error.code)
                 fetch_span.set_status(Status(StatusCode.ERROR, error.message))
                 raise
@@ -93,6 +95,11 @@ class ObservedFetcher:
                 fetch_span.set_attribute(ATTR_ERROR_COUNT, count)
                 if count:
                     outcome, codes = "graphql_error", _codes(errors or [])
+                    for raw, code in zip(errors or [], codes, strict=True):
+                        detail = raw if isinstance(raw, dict) else {}
+                        note_error(
+                            code, detail.get("message"), detail.get("path"), service=service_name
+                        )
                 return response
             finally:
                 duration = clock() - started
@@ -172,12 +179,41 @@ class HealthProbe:
 
 
 def instrument_engine(engine: Engine, telemetry: Telemetry) -> HealthProbe:
-    """Trace and meter `engine`'s fetches, count its plan cache, and return a health probe
-    over its uninstrumented fetcher for the status page."""
+    """Trace and meter `engine`'s fetches, count its plan cache, report the circuit breakers of
+    the fetcher it wraps (if any), and return a health probe over its uninstrumented fetcher."""
     raw = engine.fetcher
     engine.fetcher = ObservedFetcher(raw, telemetry)
     telemetry.watch_plan_cache(engine.plans)
+    breakers = _breaker_source(raw)
+    if breakers is not None:
+        subgraphs = sorted(engine.supergraph.graphs)
+        telemetry.breaker_states = lambda: _breaker_states(breakers, subgraphs)
     return HealthProbe(raw, telemetry)
+
+
+class _HasBreakers(Protocol):
+    def breaker(self, service_name: str) -> Any: ...
+
+
+def _breaker_source(fetcher: object) -> _HasBreakers | None:
+    """The fetcher that keeps circuit breakers, looking through wrappers (`inner`)."""
+    for _ in range(10):  # wrappers nest a few deep; a cycle must not hang startup
+        if callable(getattr(fetcher, "breaker", None)):
+            return cast(_HasBreakers, fetcher)
+        fetcher = getattr(fetcher, "inner", None)
+        if fetcher is None:
+            return None
+    return None
+
+
+def _breaker_states(source: _HasBreakers, subgraphs: list[str]) -> dict[str, str]:
+    states = {}
+    for name in subgraphs:
+        breaker = source.breaker(name)
+        state = getattr(breaker, "state", None)
+        if isinstance(state, str):
+            states[name] = state
+    return states
 
 
 def query_plan_timings(plan: QueryPlan, fetches: list[FetchTiming]) -> list[dict[str, Any]]:

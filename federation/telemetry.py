@@ -69,6 +69,7 @@ __all__ = [
     "current_node",
     "current_observation",
     "inject_trace_context",
+    "note_error",
     "note_operation",
     "note_plan_cache",
     "note_request",
@@ -118,6 +119,7 @@ TraceExport = Literal["console", "otlp"]
 _EXPORTS: Mapping[str, TraceExport] = {"console": "console", "otlp": "otlp"}
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
+_MAX_ERROR_DETAILS = 10
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 
@@ -450,6 +452,9 @@ class RequestObservation:
     errors: list[dict[str, Any]] = field(default_factory=list)
     subgraphs: set[str] = field(default_factory=set)
     fetches: list[FetchTiming] = field(default_factory=list)
+    #: the root node of the executed plan (the first plan node run), to number its fetches
+    plan_root: PlanNode | None = None
+    result_noted: bool = False
     status: int = 0
 
     @property
@@ -514,6 +519,9 @@ def plan_node_span(node: PlanNode) -> Iterator[None]:
         attributes[ATTR_PLAN_PATH] = ".".join(node.path)
     elif isinstance(node, ConditionNode):
         attributes["graphql.plan.condition"] = node.condition
+    observation = _current.get()
+    if observation is not None and observation.plan_root is None:
+        observation.plan_root = node
     token = _current_node.set(node) if isinstance(node, FetchNode | FlattenNode) else None
     try:
         if isinstance(node, ParallelNode):
@@ -557,28 +565,43 @@ def note_plan_cache(*, hit: bool) -> None:
 
 
 def note_result(body: Mapping[str, Any]) -> None:
-    """The response body: its errors (codes, services, paths) and whether it has data."""
+    """The response body: how many errors, their codes, and whether it has data.
+
+    Errors a subgraph caused were already described, unmasked, by the fetch that got them;
+    the gateway's own errors (validation, planning, ...) are described here.
+    """
     observation = _current.get()
-    if observation is None:
-        return
+    if observation is None or observation.result_noted:
+        return  # the first note sees the body before masking; later ones see the same errors
+    observation.result_noted = True
     errors = body.get("errors")
     observation.has_data = body.get("data") is not None
     for error in errors if isinstance(errors, list) else ():
-        extensions = error.get("extensions") if isinstance(error, dict) else None
+        if not isinstance(error, dict):
+            continue
+        extensions = error.get("extensions")
         extensions = extensions if isinstance(extensions, dict) else {}
         code = str(extensions.get("code") or "INTERNAL_SERVER_ERROR")
         observation.error_count += 1
         if code not in observation.error_codes:
             observation.error_codes.append(code)
-        if len(observation.errors) < 10:  # enough to triage; the count says how many more
-            summary: dict[str, Any] = {"code": code}
-            if isinstance(extensions.get("serviceName"), str):
-                summary["service"] = extensions["serviceName"]
-            if isinstance(error, dict) and isinstance(error.get("path"), list):
-                summary["path"] = error["path"]
-            if isinstance(error, dict) and isinstance(error.get("message"), str):
-                summary["message"] = error["message"]
-            observation.errors.append(summary)
+        if "serviceName" not in extensions:
+            note_error(code, error.get("message"), error.get("path"))
+
+
+def note_error(code: str, message: Any, path: Any = None, *, service: str | None = None) -> None:
+    """Describe one error in the request's log line (the first few; the count says the rest)."""
+    observation = _current.get()
+    if observation is None or len(observation.errors) >= _MAX_ERROR_DETAILS:
+        return
+    detail: dict[str, Any] = {"code": code}
+    if service is not None:
+        detail["service"] = service
+    if isinstance(path, list):
+        detail["path"] = path
+    if isinstance(message, str):
+        detail["message"] = message
+    observation.errors.append(detail)
 
 
 def inject_trace_context(headers: dict[str, str]) -> None:

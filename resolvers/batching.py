@@ -12,6 +12,7 @@ from aiodataloader import DataLoader
 from graphql import GraphQLError
 
 from resolvers.http import JSON, MAX_BATCH_SIZE, BackendBadResponse, BackendClient
+from resolvers.telemetry import traced_batch
 
 __all__ = [
     "BackendLoader",
@@ -83,6 +84,11 @@ class BackendLoader(DataLoader[K, V]):
     def __init__(self, backend: BackendClient) -> None:
         super().__init__()
         self.backend = backend
+        if backend.telemetry is not None:
+            # An instance attribute shadows the subclass's method: aiodataloader calls this one.
+            self.batch_load_fn = traced_batch(
+                backend.telemetry, type(self).__name__, self.batch_load_fn
+            )
 
 
 def parse_each(

@@ -15,6 +15,9 @@ import httpx
 import orjson
 from graphql import GraphQLError
 
+from federation.telemetry import Telemetry
+from resolvers.telemetry import note_backend_status, traced_backend_call
+
 __all__ = [
     "DEFAULT_TIMEOUT",
     "JSON",
@@ -81,8 +84,11 @@ class BackendClient:
         base_url: str,
         http: httpx.AsyncClient,
         timeout: float = DEFAULT_TIMEOUT,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.service = service
+        #: traces and meters each call (and each loader batch over this client) when set
+        self.telemetry = telemetry
         self.base_url = base_url.rstrip("/")
         self.http = http
         # httpx timeouts bound each phase and are not enforced by in-process transports;
@@ -113,14 +119,34 @@ class BackendClient:
         params: Mapping[str, str | int] | None = None,
     ) -> JSON:
         """One call; the decoded JSON body of a 2xx answer, else a `BackendError`."""
+        if self.telemetry is None:
+            return await self._send(method, path, json, params, {})
+        return await traced_backend_call(
+            self.telemetry,
+            self.service,
+            method,
+            path,
+            lambda headers: self._send(method, path, json, params, headers),
+        )
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        json: JSON,
+        params: Mapping[str, str | int] | None,
+        headers: dict[str, str],
+    ) -> JSON:
         where = f"{method} {path}"
+        if json is not None:
+            headers = {**headers, "content-type": "application/json"}
         try:
             async with asyncio.timeout(self.timeout):
                 response = await self.http.request(
                     method,
                     self.base_url + path,
                     content=None if json is None else orjson.dumps(json),
-                    headers={"content-type": "application/json"} if json is not None else None,
+                    headers=headers or None,
                     params=params,
                 )
         except (TimeoutError, httpx.TimeoutException):
@@ -129,6 +155,7 @@ class BackendClient:
             ) from None
         except httpx.HTTPError as error:
             raise BackendUnavailable(self.service, f"{where} failed: {error!r}") from None
+        note_backend_status(response.status_code)
         if response.status_code >= 400:
             raise BackendError(
                 self.service,

@@ -11,6 +11,7 @@ import strawberry
 from starlette.applications import Starlette
 from strawberry.types import Info
 
+from federation.telemetry import Telemetry
 from resolvers.artwork import MAX_WIDTH, MIN_WIDTH, ArtworkKey, ArtworkLoaders, ArtworkRecord
 from resolvers.http import DEFAULT_TIMEOUT
 from schema.common import FEDERATION_VERSION, Context, create_subgraph_app, field, serve
@@ -85,6 +86,7 @@ def create_app(
     backend_url: str,
     client: httpx.AsyncClient | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    telemetry: Telemetry | None = None,
 ) -> Starlette:
     """The artwork subgraph over the artwork backend at `backend_url`."""
     return create_subgraph_app(
@@ -94,6 +96,7 @@ def create_app(
         backend_url=backend_url,
         client=client,
         timeout=timeout,
+        telemetry=telemetry,
     )
 
 

@@ -11,6 +11,7 @@ import strawberry
 from starlette.applications import Starlette
 from strawberry.types import Info
 
+from federation.telemetry import Telemetry
 from resolvers.batching import PageKey, check_range
 from resolvers.catalog import (
     CatalogLoaders,
@@ -195,6 +196,7 @@ def create_app(
     backend_url: str,
     client: httpx.AsyncClient | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    telemetry: Telemetry | None = None,
 ) -> Starlette:
     """The catalog subgraph over the catalog backend at `backend_url`."""
     return create_subgraph_app(
@@ -204,6 +206,7 @@ def create_app(
         backend_url=backend_url,
         client=client,
         timeout=timeout,
+        telemetry=telemetry,
     )
 
 

@@ -12,6 +12,7 @@ import httpx
 import strawberry
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,9 +22,13 @@ from strawberry.federation.params import (
     FederationFieldParams,
     process_federation_field_directives,
 )
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 from strawberry.types.field import StrawberryField
 from typing_extensions import Unpack
 
+from edge.observability import ObservabilityMiddleware, configure_access_log, metrics_route
+from federation.telemetry import Telemetry, TelemetryConfig, note_result
 from resolvers.http import DEFAULT_TIMEOUT, BackendClient, create_http_client
 
 __all__ = [
@@ -81,15 +86,22 @@ def mutation(description: str) -> Callable[[Callable[..., Any]], StrawberryField
 class _Backend:
     """The backend client of one app: passed in, or opened and closed by the lifespan."""
 
-    def __init__(self, *, service: str, base_url: str, timeout: float) -> None:
+    def __init__(
+        self, *, service: str, base_url: str, timeout: float, telemetry: Telemetry
+    ) -> None:
         self.service = service
         self.base_url = base_url
         self.timeout = timeout
+        self.telemetry = telemetry
         self.client: BackendClient | None = None
 
     def attach(self, http: httpx.AsyncClient) -> None:
         self.client = BackendClient(
-            service=self.service, base_url=self.base_url, http=http, timeout=self.timeout
+            service=self.service,
+            base_url=self.base_url,
+            http=http,
+            timeout=self.timeout,
+            telemetry=self.telemetry,
         )
 
     def get(self) -> BackendClient:
@@ -123,6 +135,13 @@ class _SubgraphGraphQL(GraphQL[Context[L], None]):
             request=request, loaders=self.loaders(self.backend.get()), member_id=member_id
         )
 
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        note_result(response)  # the request's log line and metrics count its errors
+        return response
+
 
 def create_subgraph_app(
     *,
@@ -132,24 +151,35 @@ def create_subgraph_app(
     backend_url: str,
     client: httpx.AsyncClient | None,
     timeout: float = DEFAULT_TIMEOUT,
+    telemetry: Telemetry | None = None,
 ) -> Starlette:
-    """A Starlette app serving `schema` at `/graphql` (and `/health`).
+    """A Starlette app serving `schema` at `/graphql` (and `/health`, `/metrics`).
 
     With `client`, the app uses it and leaves closing it to the caller; without, the
     app's lifespan opens one pooled client for the process and closes it on shutdown.
+    Without `telemetry`, one is configured from the `OTEL_*` environment (traces off unless
+    an exporter is named) and closed by the lifespan.
     """
-    backend = _Backend(service=service, base_url=backend_url, timeout=timeout)
+    owned = telemetry is None
+    observed = telemetry or Telemetry(
+        config=TelemetryConfig.from_env(service_name=f"edgegraph-subgraph-{service}")
+    )
+    backend = _Backend(service=service, base_url=backend_url, timeout=timeout, telemetry=observed)
     if client is not None:
         backend.attach(client)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if client is not None:
-            yield
-            return
-        async with create_http_client(timeout=timeout) as http:
-            backend.attach(http)
-            yield
+        try:
+            if client is not None:
+                yield
+                return
+            async with create_http_client(timeout=timeout) as http:
+                backend.attach(http)
+                yield
+        finally:
+            if owned:
+                observed.shutdown()
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "subgraph": service})
@@ -159,7 +189,9 @@ def create_subgraph_app(
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
+            metrics_route(observed),
         ],
+        middleware=[Middleware(ObservabilityMiddleware, telemetry=observed, subgraph=service)],
         lifespan=lifespan,
     )
 
@@ -168,7 +200,11 @@ class AppFactory(Protocol):
     """The `create_app` signature every subgraph module exposes."""
 
     def __call__(
-        self, *, backend_url: str, client: httpx.AsyncClient | None = ...
+        self,
+        *,
+        backend_url: str,
+        client: httpx.AsyncClient | None = ...,
+        telemetry: Telemetry | None = ...,
     ) -> Starlette: ...
 
 
@@ -192,4 +228,5 @@ def serve(
         help="base URL of the backend service",
     )
     args = parser.parse_args(argv)
+    configure_access_log()
     uvicorn.run(create_app(backend_url=args.backend), host=args.host, port=args.port)

@@ -13,6 +13,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 from strawberry.types import Info
 
+from federation.telemetry import Telemetry
 from resolvers.http import DEFAULT_TIMEOUT
 from resolvers.members import MemberRecord, MembersLoaders, change_my_list
 from schema.common import FEDERATION_VERSION, Context, create_subgraph_app, field, mutation, serve
@@ -132,6 +133,7 @@ def create_app(
     backend_url: str,
     client: httpx.AsyncClient | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    telemetry: Telemetry | None = None,
 ) -> Starlette:
     """The members subgraph over the members backend at `backend_url`."""
     return create_subgraph_app(
@@ -141,6 +143,7 @@ def create_app(
         backend_url=backend_url,
         client=client,
         timeout=timeout,
+        telemetry=telemetry,
     )
 
 

@@ -13,6 +13,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 from strawberry.types import Info
 
+from federation.telemetry import Telemetry
 from resolvers.batching import PageKey, check_range
 from resolvers.http import DEFAULT_TIMEOUT
 from resolvers.ratings import RatingsLoaders, ReviewRecord, rating_badge
@@ -149,6 +150,7 @@ def create_app(
     backend_url: str,
     client: httpx.AsyncClient | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    telemetry: Telemetry | None = None,
 ) -> Starlette:
     """The ratings subgraph over the ratings backend at `backend_url`."""
     return create_subgraph_app(
@@ -158,6 +160,7 @@ def create_app(
         backend_url=backend_url,
         client=client,
         timeout=timeout,
+        telemetry=telemetry,
     )
 
 

@@ -1,0 +1,193 @@
+"""The Starlette side of observability: request spans continued from W3C `traceparent`, one
+JSON access-log line per request, and `GET /metrics` in the Prometheus text format.
+
+The same middleware serves the gateway and the demo subgraphs; only the gateway's engine adds
+operation names, plan-cache hits and the subgraphs a request reached.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Collection
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import orjson
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import AttributeValue
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from edge.prometheus import CONTENT_TYPE, render_prometheus
+from federation.telemetry import (
+    ATTR_CLIENT_NAME,
+    ATTR_CLIENT_VERSION,
+    ATTR_ERROR_COUNT,
+    ATTR_HTTP_STATUS,
+    ATTR_SUBGRAPH,
+    CLIENT_NAME_HEADER,
+    CLIENT_VERSION_HEADER,
+    RequestObservation,
+    Telemetry,
+    observing,
+)
+
+__all__ = [
+    "ACCESS_LOG",
+    "ObservabilityMiddleware",
+    "access_record",
+    "configure_access_log",
+    "metrics_route",
+]
+
+#: One JSON line per request. Configure with `configure_access_log` (the CLIs do).
+ACCESS_LOG = logging.getLogger("edgegraph.access")
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+#: Error codes whose messages quote the client's document or variable values.
+_QUOTES_QUERY = frozenset({"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"})
+_QUOTES_VARIABLES = frozenset({"BAD_USER_INPUT"})
+_MAX_QUERY_CHARS = 10_000
+
+
+def configure_access_log(stream: TextIO | None = None) -> None:
+    """Write access-log lines, bare, to `stream` (stdout by default)."""
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    ACCESS_LOG.handlers[:] = [handler]
+    ACCESS_LOG.setLevel(logging.INFO)
+    ACCESS_LOG.propagate = False
+
+
+class ObservabilityMiddleware:
+    """Serves each request of `paths` inside a server span, then records and logs it.
+
+    The span's parent comes only from the request's `traceparent`, never from whatever context
+    happens to be current: an in-process caller's span must not leak into this request's trace.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        telemetry: Telemetry,
+        paths: Collection[str] = ("/graphql",),
+        subgraph: str | None = None,
+    ) -> None:
+        self.app = app
+        self.telemetry = telemetry
+        self.paths = frozenset(paths)
+        self.subgraph = subgraph
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        parent = _PROPAGATOR.extract(headers, context=Context())
+        method, path = scope["method"], scope["path"]
+        attributes: dict[str, AttributeValue] = {"http.request.method": method, "url.path": path}
+        client_name = headers.get(CLIENT_NAME_HEADER) or None
+        client_version = headers.get(CLIENT_VERSION_HEADER) or None
+        if client_name:
+            attributes[ATTR_CLIENT_NAME] = client_name
+        if client_version:
+            attributes[ATTR_CLIENT_VERSION] = client_version
+        if self.subgraph:
+            attributes[ATTR_SUBGRAPH] = self.subgraph
+        telemetry = self.telemetry
+        started = telemetry.clock()
+        with telemetry.tracer.start_as_current_span(
+            f"{method} {path}", context=parent, kind=SpanKind.SERVER, attributes=attributes
+        ) as root:
+            observation = RequestObservation(
+                telemetry=telemetry,
+                span=root,
+                started=started,
+                client_name=client_name,
+                client_version=client_version,
+            )
+
+            async def send_observed(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    observation.status = int(message["status"])
+                await send(message)
+
+            with observing(observation):
+                try:
+                    await self.app(scope, receive, send_observed)
+                except Exception:
+                    observation.status = 500
+                    raise
+                finally:
+                    self._finish(observation, method, path)
+
+    def _finish(self, observation: RequestObservation, method: str, path: str) -> None:
+        duration = self.telemetry.clock() - observation.started
+        root = observation.span
+        root.set_attribute(ATTR_HTTP_STATUS, observation.status)
+        root.set_attribute(ATTR_ERROR_COUNT, observation.error_count)
+        root.set_attribute("graphql.outcome", observation.outcome)
+        if observation.status >= 500:
+            root.set_status(Status(StatusCode.ERROR, f"HTTP {observation.status}"))
+        self.telemetry.record_request(observation, duration)
+        if ACCESS_LOG.isEnabledFor(logging.INFO):
+            record = access_record(observation, duration, method=method, path=path)
+            ACCESS_LOG.info(orjson.dumps(record, default=str).decode())
+
+
+def access_record(
+    observation: RequestObservation, duration: float, *, method: str, path: str
+) -> dict[str, Any]:
+    """The access-log line of one request; query text and variables only when configured."""
+    config = observation.telemetry.config
+    context = observation.span.get_span_context()
+    record: dict[str, Any] = {
+        "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "service": config.service_name,
+        "trace_id": f"{context.trace_id:032x}",
+        "span_id": f"{context.span_id:016x}",
+        "method": method,
+        "path": path,
+        "status": observation.status,
+        "operation": observation.operation_name,
+        "operation_type": observation.operation_type,
+        "client": observation.client_name,
+        "client_version": observation.client_version,
+        "duration_ms": round(duration * 1000, 3),
+        "outcome": observation.outcome,
+        "plan_cache_hit": observation.plan_cache_hit,
+        "subgraphs": sorted(observation.subgraphs),
+        "errors": observation.error_count,
+        "error_codes": observation.error_codes,
+        "error_details": [_detail(error, config.log_query, config.log_variables)
+                          for error in observation.errors],
+    }  # fmt: skip
+    if config.log_query and observation.query is not None:
+        record["query"] = observation.query[:_MAX_QUERY_CHARS]
+    if config.log_variables and observation.variables is not None:
+        record["variables"] = observation.variables
+    return record
+
+
+def _detail(error: dict[str, Any], log_query: bool, log_variables: bool) -> dict[str, Any]:
+    code = error.get("code")
+    quotes = (code in _QUOTES_QUERY and not log_query) or (
+        code in _QUOTES_VARIABLES and not log_variables
+    )
+    return {k: v for k, v in error.items() if k != "message"} if quotes else error
+
+
+def metrics_route(telemetry: Telemetry, path: str = "/metrics") -> Route:
+    """`GET /metrics`: every metric of `telemetry` as Prometheus text."""
+
+    async def metrics(_request: Request) -> Response:
+        return Response(render_prometheus(telemetry.collect()), media_type=CONTENT_TYPE)
+
+    return Route(path, metrics, methods=["GET"])
