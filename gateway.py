@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -24,6 +25,7 @@ from edge.config import ConfigError, GatewayConfig, load_config, with_overrides
 from edge.endpoint import GraphQLEndpoint
 from edge.graphiql import assets_installed, graphiql_static
 from edge.headers import HeaderRules, PropagatingFetcher
+from edge.observability import ObservabilityMiddleware, configure_access_log, metrics_route
 from edge.persisted import (
     Manifest,
     ManifestError,
@@ -32,10 +34,13 @@ from edge.persisted import (
     load_manifests,
     validate_manifests,
 )
+from edge.status import status_routes
 from federation.engine import Engine
 from federation.errors import SupergraphError
 from federation.fetcher import Fetcher, HttpFetcher
+from federation.instrument import HealthProbe, instrument_engine
 from federation.supergraph import Supergraph, load_supergraph
+from federation.telemetry import Telemetry, TelemetryConfig
 
 __all__ = ["create_app", "main"]
 
@@ -53,6 +58,7 @@ def create_app(
     subgraph_timeout: float | None = None,
     subgraph_urls: Mapping[str, str] | None = None,
     config: GatewayConfig | None = None,
+    telemetry: Telemetry | None = None,
 ) -> Starlette:
     """The gateway app. Without a fetcher it reaches subgraphs over HTTP at the supergraph URLs
     (or at `subgraph_urls`, which override them by subgraph name).
@@ -75,6 +81,11 @@ def create_app(
         apq_max_query_bytes=config.persisted.apq_max_query_bytes,
     )
     header_rules = HeaderRules(config.headers)
+    # Without one passed in, telemetry follows the OTEL_* environment (console in dev mode).
+    observed = telemetry or Telemetry(
+        config=TelemetryConfig.from_env(service_name="edgegraph-gateway", dev=config.dev)
+    )
+    probes: dict[str, HealthProbe] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -92,11 +103,14 @@ def create_app(
             operation_cache_size=config.graphql.operation_cache_size,
             plan_cache_size=config.graphql.plan_cache_size,
         )
+        probes["health"] = instrument_engine(state["engine"], observed)
         try:
             yield
         finally:
             if own is not None:
                 await own.aclose()
+            if telemetry is None:
+                observed.shutdown()
 
     graphql = GraphQLEndpoint(lambda: state["engine"], config, persisted)
 
@@ -109,7 +123,10 @@ def create_app(
     ]
     if config.graphql.graphiql:
         routes.append(graphiql_static())
-    return Starlette(routes=routes, lifespan=lifespan)
+    routes.append(metrics_route(observed))
+    routes += status_routes(observed, sorted(supergraph.graphs), lambda: probes.get("health"))
+    middleware = [Middleware(ObservabilityMiddleware, telemetry=observed)]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
 def _checked_manifests(supergraph: Supergraph, config: GatewayConfig) -> dict[str, Manifest]:
@@ -271,6 +288,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     manifest.add_argument("--clients-dir", default=str(DEMO_CLIENTS))
     manifest.set_defaults(run=_manifest)
     args = parser.parse_args(argv)
+    configure_access_log()  # one JSON line per request on stdout
     args.run(args)
 
 

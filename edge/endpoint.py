@@ -26,10 +26,12 @@ from edge.http import (
     request_error_response,
     response_media_type,
 )
+from edge.observability import query_plan_timings_extension
 from edge.persisted import PersistedQueries
 from edge.policy import INTERNAL_ERROR_MESSAGE, introspection_errors, mask_errors, strip_suggestions
 from federation.engine import Engine, EngineResult
 from federation.operation import OperationError
+from federation.telemetry import note_result
 
 __all__ = ["PLAN_HEADER", "GraphQLEndpoint"]
 
@@ -127,13 +129,16 @@ class GraphQLEndpoint:
         plan: str | None = None,
     ) -> Response:
         graphql = self.config.graphql
+        note_result(body)  # before masking: the access log keeps what clients no longer see
         out = dict(body)
         if not graphql.introspection:
             out = strip_suggestions(out)
         if graphql.mask_errors:
             out = mask_errors(out)
         if plan is not None and graphql.include_plan:
-            out["extensions"] = {**out.get("extensions", {}), "queryPlan": plan}
+            out["extensions"] = {
+                **out.get("extensions", {}), "queryPlan": plan, **query_plan_timings_extension()
+            }  # fmt: skip
         return graphql_response(out, _status(out, status, media_type), media_type)
 
 

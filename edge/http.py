@@ -15,6 +15,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from federation.telemetry import note_result
+
 __all__ = [
     "GRAPHQL_RESPONSE",
     "JSON",
@@ -117,6 +119,7 @@ def graphql_response(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """A GraphQL response body in the negotiated media type."""
+    note_result(body)  # requests refused before execution count their errors too
     response = Response(orjson.dumps(body), status_code=status, media_type=media_type)
     # The same URL answers differently per Accept; shared caches must key on it.
     response.headers["vary"] = "Accept"

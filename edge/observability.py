@@ -25,6 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.prometheus import CONTENT_TYPE, render_prometheus
+from federation.instrument import query_plan_timings
 from federation.telemetry import (
     ATTR_CLIENT_NAME,
     ATTR_CLIENT_VERSION,
@@ -35,6 +36,7 @@ from federation.telemetry import (
     CLIENT_VERSION_HEADER,
     RequestObservation,
     Telemetry,
+    current_observation,
     observing,
 )
 
@@ -44,6 +46,7 @@ __all__ = [
     "access_record",
     "configure_access_log",
     "metrics_route",
+    "query_plan_timings_extension",
 ]
 
 #: One JSON line per request. Configure with `configure_access_log` (the CLIs do).
@@ -182,6 +185,22 @@ def _detail(error: dict[str, Any], log_query: bool, log_variables: bool) -> dict
         code in _QUOTES_VARIABLES and not log_variables
     )
     return {k: v for k, v in error.items() if k != "message"} if quotes else error
+
+
+def query_plan_timings_extension() -> dict[str, Any]:
+    """`{"queryPlanTimings": [...]}`: each fetch of the current request with its start (from
+    the request's start) and duration in ms, its outcome, its subgraph and flatten path; or
+    nothing when the request is not observed."""
+    observation = current_observation()
+    if observation is None:
+        return {}
+    total = observation.telemetry.clock() - observation.started
+    return {
+        "queryPlanTimings": {
+            "elapsedMs": round(total * 1000, 3),
+            "fetches": query_plan_timings(observation.plan_root, observation.fetches),
+        }
+    }
 
 
 def metrics_route(telemetry: Telemetry, path: str = "/metrics") -> Route:
