@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
+import importlib
 import logging
 import signal
 import sys
@@ -35,6 +37,13 @@ from edge.persisted import (
     validate_manifests,
 )
 from edge.status import status_routes
+from federation.composition import SubgraphSource
+from federation.composition.cli import (
+    add_compose_command,
+    compose_or_exit,
+    is_graph_config,
+    service_sdl,
+)
 from federation.engine import Engine
 from federation.errors import SupergraphError
 from federation.fetcher import Fetcher, HttpFetcher
@@ -46,7 +55,21 @@ __all__ = ["create_app", "main"]
 
 logger = logging.getLogger("edgegraph")
 
-DEMO_SUPERGRAPH = Path(__file__).parent / "schema" / "supergraph.graphql"
+
+
+@functools.cache
+def demo_supergraph_sdl() -> str:
+    """The demo supergraph, composed from the demo subgraphs' schemas in-process."""
+    sources = [
+        SubgraphSource(
+            name=name,
+            url=f"http://127.0.0.1:{4001 + index}/graphql",
+            sdl=service_sdl(importlib.import_module(f"schema.{name}").schema),
+        )
+        for index, name in enumerate(SUBGRAPHS)
+    ]
+    return compose_or_exit(sources)
+
 DEMO_CLIENTS = Path(__file__).parent / "clients"
 
 
@@ -184,9 +207,11 @@ def _load(path: str) -> Supergraph:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    # A graph.toml (`[subgraphs.NAME]` tables) is composed at start; other files configure.
+    graph = args.config if args.config and is_graph_config(args.config) else None
     try:
         config = with_overrides(
-            load_config(args.config),
+            load_config(None if graph else args.config),
             dev=args.dev,
             host=args.host,
             port=args.port,
@@ -199,9 +224,13 @@ def _serve(args: argparse.Namespace) -> None:
         )
     except ConfigError as error:
         raise SystemExit(f"edgegraph: {error}") from error
-    if config.server.supergraph is None:
+    if graph is not None:
+        supergraph = load_supergraph(compose_or_exit(config=graph))
+    elif config.server.supergraph is None:
         raise SystemExit("edgegraph: no supergraph: pass --supergraph or set server.supergraph")
-    app = _create_or_exit(_load(config.server.supergraph), config=config)
+    else:
+        supergraph = _load(config.server.supergraph)
+    app = _create_or_exit(supergraph, config=config)
     if config.graphql.graphiql and not assets_installed():
         print("edgegraph: GraphiQL assets are missing; run `make` to install them", flush=True)
     host, port = config.server.host, config.server.port
@@ -241,7 +270,10 @@ def _demo(args: argparse.Namespace) -> None:
         if name in SUBGRAPHS
     }
     config = with_overrides(GatewayConfig(), dev=True, clients_dir=str(DEMO_CLIENTS))
-    gateway = _create_or_exit(_load(args.supergraph), config=config, subgraph_urls=urls)
+    supergraph = (
+        _load(args.supergraph) if args.supergraph else load_supergraph(demo_supergraph_sdl())
+    )
+    gateway = _create_or_exit(supergraph, config=config, subgraph_urls=urls)
     apps.append(("gateway", gateway, args.host, args.port))
     for name, _app, host, port in apps:
         path = "/graphql" if name in (*SUBGRAPHS, "gateway") else "/stats"
@@ -255,7 +287,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="edgegraph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve a supergraph")
-    serve.add_argument("--config", help="TOML config file; flags override it (edge/config.py)")
+    serve.add_argument(
+        "--config",
+        help="TOML config file, flags override it (edge/config.py); or a graph.toml of "
+        "[subgraphs.NAME] tables, composed at start",
+    )
     serve.add_argument("--supergraph", help="supergraph SDL file (or server.supergraph)")
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default 4000)")
@@ -281,8 +317,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     demo.add_argument("--subgraph-port", type=int, default=4001, help="first subgraph port")
     demo.add_argument("--backend-port", type=int, default=4101, help="first backend port")
     demo.add_argument("--latency-ms", type=float, default=0.0, help="added backend latency")
-    demo.add_argument("--supergraph", default=str(DEMO_SUPERGRAPH))
+    demo.add_argument("--supergraph", help="supergraph file (default: compose at start)")
     demo.set_defaults(run=_demo)
+    add_compose_command(commands)
     manifest = commands.add_parser("manifest", help="print a client's persisted query manifest")
     manifest.add_argument("client", help="client name: a folder under --clients-dir")
     manifest.add_argument("--clients-dir", default=str(DEMO_CLIENTS))

@@ -83,7 +83,9 @@ class _Merger:
         if len(distinct) > 1:
             self.mismatched.add(name)
             listing = "; ".join(
-                f"{kind.lower().replace('_', ' ')} in {', '.join(repr(g) for g, k in kinds.items() if k == kind)}"
+                kind.lower().replace("_", " ")
+                + " in "
+                + _names(g for g, k in kinds.items() if k == kind)
                 for kind in distinct
             )
             self.error(
@@ -218,9 +220,8 @@ class _Merger:
         needed = not all_equal or bool(overridden)
         for graph in graphs_of_type:
             fdef = by_graph.get(graph)
-            if fdef is None or (graph in overridden and overridden[graph] is None):
-                needed = True
-            elif fdef.external or fdef.requires or fdef.provides:
+            missing = fdef is None or (graph in overridden and overridden[graph] is None)
+            if missing or (fdef is not None and (fdef.external or fdef.requires or fdef.provides)):
                 needed = True
         if not needed:
             return None

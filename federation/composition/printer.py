@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from graphql import (
-    ArgumentNode,
     BooleanValueNode,
+    ConstArgumentNode,
     ConstDirectiveNode,
     EnumTypeDefinitionNode,
     EnumValueDefinitionNode,
@@ -44,50 +45,8 @@ _ALL_LOCATIONS = (
     "ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION"
 )
 
-_PREAMBLE = """
-directive @join__directive(graphs: [join__Graph!], name: String!, args: join__DirectiveArguments) repeatable on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION
-
-directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE
-
-directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean, overrideLabel: String, contextArguments: [join__ContextArgument!]) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
-
-directive @join__graph(name: String!, url: String!) on ENUM_VALUE
-
-directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE
-
-directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
-
-directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION
-
-directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA
-
-input join__ContextArgument {
-  name: String!
-  type: String!
-  context: String!
-  selection: join__FieldValue!
-}
-
-scalar join__DirectiveArguments
-
-scalar join__FieldSet
-
-scalar join__FieldValue
-
-scalar link__Import
-
-enum link__Purpose {
-  \"\"\"
-  `SECURITY` features provide metadata necessary to securely resolve fields.
-  \"\"\"
-  SECURITY
-
-  \"\"\"
-  `EXECUTION` features provide metadata necessary for operation execution.
-  \"\"\"
-  EXECUTION
-}
-"""
+#: the join v0.5 and link v1.0 definitions every supergraph carries, as Apollo prints them
+_PREAMBLE = (Path(__file__).parent / "preamble.graphql").read_text()
 _INACCESSIBLE = f"directive @inaccessible on {_ALL_LOCATIONS}"
 _TAG = f"directive @tag(name: String!) repeatable on {_ALL_LOCATIONS} | SCHEMA"
 
@@ -128,7 +87,7 @@ def _directive(
             node = EnumValueNode(value=value)
         else:
             node = StringValueNode(value=value)
-        arguments.append(ArgumentNode(name=_name(arg), value=node))
+        arguments.append(ConstArgumentNode(name=_name(arg), value=node))
     return ConstDirectiveNode(name=_name(directive_name), arguments=tuple(arguments))
 
 
@@ -196,7 +155,7 @@ class _Printer:
     def type_definition(self, mtype: MergedType) -> TypeDefinitionNode:
         directives = [self.join_type(j) for j in mtype.joins]
         directives += self.common(mtype.inaccessible, mtype.tags)
-        base = {"name": _name(mtype.name), "description": _desc(mtype.description)}
+        name, description = _name(mtype.name), _desc(mtype.description)
         if mtype.kind in ("OBJECT", "INTERFACE"):
             directives[:0] = [
                 _directive("join__implements", graph=self.graph(g), interface=i)
@@ -219,14 +178,22 @@ class _Printer:
             cls = (
                 ObjectTypeDefinitionNode if mtype.kind == "OBJECT" else InterfaceTypeDefinitionNode
             )
-            return cls(**base, interfaces=interfaces, fields=fields, directives=tuple(directives))
+            return cls(
+                name=name,
+                description=description,
+                interfaces=interfaces,
+                fields=fields,
+                directives=tuple(directives),
+            )
         if mtype.kind == "UNION":
             directives += [
                 _directive("join__unionMember", graph=self.graph(g), member=m)
                 for g, m in mtype.members
             ]
             types = tuple(NamedTypeNode(name=_name(m)) for m in mtype.member_names)
-            return UnionTypeDefinitionNode(**base, types=types, directives=tuple(directives))
+            return UnionTypeDefinitionNode(
+                name=name, description=description, types=types, directives=tuple(directives)
+            )
         if mtype.kind == "ENUM":
             values = tuple(
                 EnumValueDefinitionNode(
@@ -239,7 +206,9 @@ class _Printer:
                 )
                 for v in mtype.values.values()
             )
-            return EnumTypeDefinitionNode(**base, values=values, directives=tuple(directives))
+            return EnumTypeDefinitionNode(
+                name=name, description=description, values=values, directives=tuple(directives)
+            )
         if mtype.kind == "INPUT_OBJECT":
             input_fields = tuple(
                 InputValueDefinitionNode(
@@ -255,9 +224,14 @@ class _Printer:
                 for f in mtype.input_fields.values()
             )
             return InputObjectTypeDefinitionNode(
-                **base, fields=input_fields, directives=tuple(directives)
+                name=name,
+                description=description,
+                fields=input_fields,
+                directives=tuple(directives),
             )
-        return ScalarTypeDefinitionNode(**base, directives=tuple(directives))
+        return ScalarTypeDefinitionNode(
+            name=name, description=description, directives=tuple(directives)
+        )
 
     def print(self) -> str:
         definitions = [
@@ -305,8 +279,8 @@ class _Printer:
 
 def _link(url: str, purpose: str) -> ConstDirectiveNode:
     node = _directive("link", url=url)
-    arg = ArgumentNode(name=_name("for"), value=EnumValueNode(value=purpose))
-    return ConstDirectiveNode(name=node.name, arguments=(*node.arguments, arg))
+    arg = ConstArgumentNode(name=_name("for"), value=EnumValueNode(value=purpose))
+    return ConstDirectiveNode(name=node.name, arguments=(*(node.arguments or ()), arg))
 
 
 def print_supergraph(merged: MergedSchema) -> str:

@@ -119,8 +119,9 @@ class _Checker:
         self.reach_cache[state] = result
         return result
 
-    def interface_object_graphs(self, type_name: str, graphs: frozenset[str], state: _State,
-                                field_name: str) -> set[str]:
+    def interface_object_graphs(
+        self, type_name: str, graphs: frozenset[str], state: _State, field_name: str
+    ) -> set[str]:
         """Graphs where an interface of `type_name` is an @interfaceObject resolving the field,
         entered from `graphs` through the interface's key."""
         out: set[str] = set()
@@ -192,7 +193,8 @@ class _Checker:
         mtype = self.types[state.type]
         member_type = self.types[member]
         in_graph = (state.graph, member) in mtype.members or (
-            state.graph, mtype.name
+            state.graph,
+            mtype.name,
         ) in member_type.implements
         if in_graph:
             return [_State(member, state.graph)]
@@ -229,7 +231,8 @@ class _Checker:
             for fdef in mtype.fields.values():
                 if fdef.inaccessible or self.hidden(named_type(fdef.type)):
                     continue
-                nxt = [s for st in sorted(situation.states, key=repr) for s in self.resolve_in(st, fdef)]
+                ordered = sorted(situation.states, key=repr)
+                nxt = [s for st in ordered for s in self.resolve_in(st, fdef)]
                 path = (*situation.path, fdef.name)
                 if not nxt:
                     coordinate = f"{mtype.name}.{fdef.name}"
@@ -241,10 +244,10 @@ class _Checker:
                     queue.append(_Situation(target.name, frozenset(nxt), path))
             if mtype.kind in ("INTERFACE", "UNION"):
                 for member in self.possible(mtype):
-                    states = [s for st in situation.states for s in self.downcast(st, member)]
-                    if states:
+                    cast = [s for st in situation.states for s in self.downcast(st, member)]
+                    if cast:
                         path = (*situation.path, f"... on {member}")
-                        queue.append(_Situation(member, frozenset(states), path))
+                        queue.append(_Situation(member, frozenset(cast), path))
         return list(errors.values())
 
     def hidden(self, type_name: str) -> bool:
@@ -259,7 +262,9 @@ class _Checker:
             if mtype.name in t.interfaces and t.kind == "OBJECT" and not t.inaccessible
         ]  # fmt: skip
 
-    def error(self, coordinate: str, path: tuple[str, ...], situation: _Situation) -> CompositionError:
+    def error(
+        self, coordinate: str, path: tuple[str, ...], situation: _Situation
+    ) -> CompositionError:
         query = "{ " + " { ".join(path) + " }" * len(path)
         froms = sorted({s.graph for s in situation.states})
         fdef = self.field(*coordinate.split(".", 1))

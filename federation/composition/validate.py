@@ -149,7 +149,8 @@ def validate_merged(merged: MergedSchema, subgraphs: Sequence[Subgraph]) -> list
         for fdef in mtype.fields.values():
             children.append((fdef.name, fdef.inaccessible, named_type(fdef.type), False))
             for arg in fdef.args:
-                if arg.inaccessible and isinstance(arg.type, NonNullTypeNode) and arg.default is None:
+                required = isinstance(arg.type, NonNullTypeNode) and arg.default is None
+                if arg.inaccessible and required:
                     coordinate = f"{mtype.name}.{fdef.name}({arg.name}:)"
                     errors.append(
                         CompositionError("REQUIRED_INACCESSIBLE",
@@ -183,13 +184,14 @@ def validate_merged(merged: MergedSchema, subgraphs: Sequence[Subgraph]) -> list
             )  # fmt: skip
         if mtype.kind in ("OBJECT", "INTERFACE"):
             for iface in mtype.interfaces:
-                for ifield in types[iface].fields.values() if iface in types else ():
-                    if ifield.name not in mtype.fields:
-                        coordinate = f"{mtype.name}.{ifield.name}"
+                for iface_field in types[iface].fields.values() if iface in types else ():
+                    if iface_field.name not in mtype.fields:
+                        coordinate = f"{mtype.name}.{iface_field.name}"
                         errors.append(
                             CompositionError("INTERFACE_FIELD_NO_IMPLEM",
-                                f'Interface field "{iface}.{ifield.name}" is declared but type '
-                                f'"{mtype.name}", which implements "{iface}", does not have '
-                                f'field "{ifield.name}".', graphs_of(mtype.name), coordinate)
+                                f'Interface field "{iface}.{iface_field.name}" is declared but '
+                                f'type "{mtype.name}", which implements "{iface}", does not '
+                                f'have field "{iface_field.name}".', graphs_of(mtype.name),
+                                coordinate)
                         )  # fmt: skip
     return errors

@@ -14,7 +14,7 @@ import demo
 from edge.config import GatewayConfig
 from federation.fetcher import HttpFetcher
 from federation.supergraph import Supergraph, load_supergraph
-from gateway import DEMO_SUPERGRAPH, create_app
+from gateway import create_app, demo_supergraph_sdl
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ async def demo_gateway(
     *, dev: bool = True, config: GatewayConfig | None = None
 ) -> AsyncIterator[DemoGateway]:
     """The gateway app over the four demo subgraphs and backends, with no port opened."""
-    supergraph = load_supergraph(DEMO_SUPERGRAPH.read_text())
+    supergraph = load_supergraph(demo_supergraph_sdl())
     async with AsyncExitStack() as stack:
         backends: dict[str, httpx.AsyncClient] = {}
         mounts: dict[str, httpx.AsyncBaseTransport] = {}
