@@ -14,9 +14,11 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["WEB_DIR", "ensure_web_installed", "run_node", "serve_on_loopback"]
+__all__ = ["DEMO_SUPERGRAPH", "WEB_DIR", "ensure_web_installed", "run_node", "serve_on_loopback"]
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+#: The committed demo supergraph, for tests that need a schema but no running demo.
+DEMO_SUPERGRAPH = Path(__file__).resolve().parents[2] / "schema" / "supergraph.graphql"
 NPM_CI_TIMEOUT_S = 600.0
 
 

@@ -15,6 +15,7 @@ from edge.config import (
     parse_config,
     with_overrides,
 )
+from tests.edge.live import DEMO_SUPERGRAPH
 
 
 def test_config_defaults_are_production_safe() -> None:
@@ -115,7 +116,7 @@ def test_config_serve_refuses_to_start_with_invalid_registered_operations(tmp_pa
     (tmp_path / "tv" / "old.graphql").write_text("query TvOld { genres { legacyPoster } }")
     with pytest.raises(SystemExit, match=r"client 'tv' operation [0-9a-f]{64} \(TvOld"):
         gateway.main(
-            ["serve", "--supergraph", str(gateway.DEMO_SUPERGRAPH), "--clients-dir", str(tmp_path)]
+            ["serve", "--supergraph", str(DEMO_SUPERGRAPH), "--clients-dir", str(tmp_path)]
         )
 
 

@@ -12,7 +12,8 @@ from edge.config import GatewayConfig, HeadersConfig, SubgraphHeaders
 from edge.headers import HeaderRules, PropagatingFetcher, forwardable_headers
 from federation.fetcher import HttpFetcher
 from federation.supergraph import load_supergraph
-from gateway import DEMO_SUPERGRAPH, create_app
+from gateway import create_app
+from tests.edge.live import DEMO_SUPERGRAPH
 
 
 class RecordingFetcher:

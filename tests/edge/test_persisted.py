@@ -18,7 +18,8 @@ from edge.persisted import (
     operation_id,
 )
 from federation.supergraph import load_supergraph
-from gateway import DEMO_CLIENTS, DEMO_SUPERGRAPH, create_app
+from gateway import DEMO_CLIENTS, create_app
+from tests.edge.live import DEMO_SUPERGRAPH
 from tests.gateway.demo_support import demo_gateway
 
 SAFELIST = GatewayConfig(persisted=PersistedConfig(clients_dir=str(DEMO_CLIENTS), safelist=True))
