@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import subprocess
 from collections.abc import Mapping
@@ -11,8 +12,12 @@ from typing import Any
 
 from graphql import lexicographic_sort_schema, print_ast, print_schema
 
+import demo
+
 from federation.composition import SubgraphSource
+from federation.composition.cli import service_sdl
 from federation.supergraph import Supergraph, load_supergraph
+from tests.fixtures.federation import cases as fixture_cases
 from tests.peers_support import _peers_env, _tool, ensure_peers_installed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -20,6 +25,9 @@ SETS_DIR = REPO_ROOT / "tests" / "fixtures" / "composition"
 
 __all__ = [
     "apollo_compose_many",
+    "demo_sources",
+    "federation_sources",
+    "interop_sets",
     "composition_sets",
     "expected_failure",
     "fixture_set",
@@ -44,6 +52,36 @@ def expected_failure(name: str) -> str | None:
     """The error code a set must fail with (its `EXPECT` file), or None if it must compose."""
     path = SETS_DIR / name / "EXPECT"
     return path.read_text().strip() if path.exists() else None
+
+
+def federation_sources(feature: str) -> list[SubgraphSource]:
+    """A `tests/fixtures/federation` feature's subgraphs, SDL from their `_service { sdl }`."""
+    module = importlib.import_module(f"tests.fixtures.federation.{feature}.subgraphs")
+    return [
+        SubgraphSource(name=name, url=f"http://{name}/graphql", sdl=service_sdl(schema))
+        for name, schema in module.SUBGRAPHS.items()
+    ]
+
+
+def demo_sources() -> list[SubgraphSource]:
+    """The demo domain's four subgraphs, SDL from their strawberry schemas."""
+    return [
+        SubgraphSource(
+            name=name,
+            url=f"http://127.0.0.1:{4001 + index}/graphql",
+            sdl=service_sdl(importlib.import_module(f"schema.{name}").schema),
+        )
+        for index, name in enumerate(demo.SUBGRAPHS)
+    ]
+
+
+def interop_sets() -> dict[str, list[SubgraphSource]]:
+    """Every set compared with Apollo: the composition sets, `fed-<feature>`, and `demo`."""
+    sets = {name: fixture_set(name) for name in composition_sets()}
+    for feature in fixture_cases.features():
+        sets[f"fed-{feature}"] = federation_sources(feature)
+    sets["demo"] = demo_sources()
+    return sets
 
 
 def apollo_compose_many(sets: Mapping[str, list[SubgraphSource]]) -> dict[str, dict[str, Any]]:
