@@ -13,7 +13,6 @@ from typing import Any
 from graphql import lexicographic_sort_schema, print_ast, print_schema
 
 import demo
-
 from federation.composition import SubgraphSource
 from federation.composition.cli import service_sdl
 from federation.supergraph import Supergraph, load_supergraph
@@ -25,12 +24,12 @@ SETS_DIR = REPO_ROOT / "tests" / "fixtures" / "composition"
 
 __all__ = [
     "apollo_compose_many",
-    "demo_sources",
-    "federation_sources",
-    "interop_sets",
     "composition_sets",
+    "demo_sources",
     "expected_failure",
+    "federation_sources",
     "fixture_set",
+    "interop_sets",
     "normal_form",
 ]
 
