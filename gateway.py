@@ -36,6 +36,8 @@ from edge.persisted import (
     load_manifests,
     validate_manifests,
 )
+from edge.protection import DEFAULT_MAX_BODY_BYTES, ProtectionMiddleware
+from edge.reload import ComposedSource, FileSource, SupergraphReloader, SupergraphSource
 from edge.status import status_routes
 from federation.composition import SubgraphSource
 from federation.composition.cli import (
@@ -48,6 +50,8 @@ from federation.engine import Engine
 from federation.errors import SupergraphError
 from federation.fetcher import Fetcher, HttpFetcher
 from federation.instrument import HealthProbe, instrument_engine
+from federation.limits import Limits
+from federation.resilience import Resilience
 from federation.supergraph import Supergraph, load_supergraph
 from federation.telemetry import Telemetry, TelemetryConfig
 
@@ -82,6 +86,12 @@ def create_app(
     subgraph_urls: Mapping[str, str] | None = None,
     config: GatewayConfig | None = None,
     telemetry: Telemetry | None = None,
+    limits: Limits | None = None,
+    resilience: Resilience | None = None,
+    csrf_prevention: bool = True,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    reload_source: SupergraphSource | None = None,
+    reload_interval: float = 2.0,
 ) -> Starlette:
     """The gateway app. Without a fetcher it reaches subgraphs over HTTP at the supergraph URLs
     (or at `subgraph_urls`, which override them by subgraph name).
@@ -90,6 +100,12 @@ def create_app(
     `subgraph_timeout`/`subgraph_urls` override its `[subgraphs]` section. Registered operations
     are validated here, so an invalid one stops the gateway before it serves
     (`PersistedOperationsError`) unless `persisted.fail_on_invalid` is off.
+
+    Protection and resilience (edge/protection.py, federation/limits.py,
+    federation/resilience.py) are on by default: `limits` bound documents, `resilience` sets
+    breakers, retries and dedupe, `csrf_prevention` and `max_body_bytes` guard requests. With
+    `reload_source`, a new supergraph from it replaces the served one every `reload_interval`
+    seconds at most; each request keeps the engine it started with.
     """
     config = config or GatewayConfig()
     if dev and not config.dev:
@@ -112,24 +128,41 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        own: HttpFetcher | None = None
-        active = fetcher
-        if active is None:
-            urls = {name: graph.url for name, graph in supergraph.graphs.items()}
-            urls.update(config.subgraphs.urls)
-            urls.update(subgraph_urls or {})
-            own = HttpFetcher(urls, timeout=timeout)
-            active = own
-        state["engine"] = Engine(
-            supergraph,
-            PropagatingFetcher(active, header_rules),
-            operation_cache_size=config.graphql.operation_cache_size,
-            plan_cache_size=config.graphql.plan_cache_size,
+        own = (
+            HttpFetcher(_urls(supergraph), timeout=timeout, resilience=resilience)
+            if fetcher is None
+            else None
         )
-        probes["health"] = instrument_engine(state["engine"], observed)
+
+        def build(served: Supergraph) -> Engine:
+            # A reloaded supergraph may move subgraphs: same client and breakers, new URLs.
+            active = own.with_urls(_urls(served)) if own is not None else fetcher
+            if active is None:  # unreachable: `own` exists exactly when no fetcher was given
+                raise RuntimeError("no fetcher")
+            return Engine(
+                served,
+                PropagatingFetcher(active, header_rules),
+                operation_cache_size=config.graphql.operation_cache_size,
+                plan_cache_size=config.graphql.plan_cache_size,
+                limits=limits,
+                mask_subgraph_errors=config.graphql.mask_errors,
+            )
+
+        def publish(engine: Engine) -> None:
+            probes["health"] = instrument_engine(engine, observed)
+            state["engine"] = engine  # one assignment: a request sees the old or the new
+
+        publish(build(supergraph))
+        reloading = contextlib.AsyncExitStack()
+        if reload_source is not None:
+            reloader = SupergraphReloader(
+                reload_source, build=build, publish=publish, interval=reload_interval
+            )
+            await reloading.enter_async_context(reloader.running())
         try:
             yield
         finally:
+            await reloading.aclose()
             if own is not None:
                 await own.aclose()
             if telemetry is None:
@@ -137,8 +170,15 @@ def create_app(
 
     graphql = GraphQLEndpoint(lambda: state["engine"], config, persisted)
 
+    def _urls(served: Supergraph) -> dict[str, str]:
+        urls = {name: graph.url for name, graph in served.graphs.items()}
+        urls.update(config.subgraphs.urls)
+        urls.update(subgraph_urls or {})
+        return urls
+
     async def health(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "subgraphs": sorted(supergraph.graphs)})
+        served = state["engine"].supergraph if "engine" in state else supergraph
+        return JSONResponse({"status": "ok", "subgraphs": sorted(served.graphs)})
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
@@ -148,7 +188,10 @@ def create_app(
         routes.append(graphiql_static())
     routes.append(metrics_route(observed))
     routes += status_routes(observed, sorted(supergraph.graphs), lambda: probes.get("health"))
-    middleware = [Middleware(ObservabilityMiddleware, telemetry=observed)]
+    middleware = [
+        Middleware(ObservabilityMiddleware, telemetry=observed),
+        Middleware(ProtectionMiddleware, max_body_bytes=max_body_bytes, csrf=csrf_prevention),
+    ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
@@ -224,13 +267,23 @@ def _serve(args: argparse.Namespace) -> None:
         )
     except ConfigError as error:
         raise SystemExit(f"edgegraph: {error}") from error
+    source: SupergraphSource
     if graph is not None:
-        supergraph = load_supergraph(compose_or_exit(config=graph))
+        sdl = compose_or_exit(config=graph)
+        supergraph = load_supergraph(sdl)
+        source = ComposedSource(graph, current=sdl)
     elif config.server.supergraph is None:
         raise SystemExit("edgegraph: no supergraph: pass --supergraph or set server.supergraph")
     else:
         supergraph = _load(config.server.supergraph)
-    app = _create_or_exit(supergraph, config=config)
+        source = FileSource(config.server.supergraph, current=supergraph.sdl)
+    reload = args.reload_interval > 0
+    app = _create_or_exit(
+        supergraph,
+        config=config,
+        reload_source=source if reload else None,
+        reload_interval=args.reload_interval if reload else 2.0,
+    )
     if config.graphql.graphiql and not assets_installed():
         print("edgegraph: GraphiQL assets are missing; run `make` to install them", flush=True)
     host, port = config.server.host, config.server.port
@@ -310,6 +363,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="serve only the registered operations of known clients",
     )
     serve.add_argument("--clients-dir", help="folder of clients/<name>/*.graphql manifests")
+    serve.add_argument(
+        "--reload-interval",
+        type=float,
+        default=2.0,
+        help="seconds between checks for a new supergraph (the file, or graph.toml re-composed);"
+        " 0 turns hot reload off",
+    )
     serve.set_defaults(run=_serve)
     demo = commands.add_parser("demo", help="run backends, subgraphs and the gateway")
     demo.add_argument("--host", default="127.0.0.1")

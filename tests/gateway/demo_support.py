@@ -65,8 +65,12 @@ async def demo_gateway(
         fetcher = HttpFetcher(urls, client=subgraph_client)
         app = create_app(supergraph, fetcher=fetcher, dev=dev, config=config)
         await stack.enter_async_context(app.router.lifespan_context(app))
+        # Like any non-browser client, the tests' client proves it is no cross-site form or
+        # link: without this header, CSRF prevention refuses GETs (edge/protection.py).
         client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://gateway",
+            headers={"graphql-preflight": "1"},
         )
         await stack.enter_async_context(client)
         yield DemoGateway(client, backends, supergraph, app)
