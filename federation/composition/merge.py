@@ -201,6 +201,9 @@ class _Merger:
             tags=_tags(f.tags for _g, f in defs),
             resolved_in=tuple(g for g, _f in resolving),
             external_in=tuple(g for g, _f in external),
+            used_overridden_in=tuple(
+                j.graph for j in joins or () if j.used_overridden and j.graph is not None
+            ),
             requires={g: f.requires for g, f in resolving if f.requires},
             provides={g: f.provides for g, f in resolving if f.provides},
             joins=joins,

@@ -64,6 +64,8 @@ class MergedField:
     tags: tuple[str, ...]
     resolved_in: tuple[str, ...]
     external_in: tuple[str, ...]
+    #: graphs that lost the field to `@override` but still give it for keys and requires
+    used_overridden_in: tuple[str, ...] = ()
     requires: dict[str, str] = field(default_factory=dict)
     provides: dict[str, str] = field(default_factory=dict)
     joins: tuple[JoinField, ...] | None = None

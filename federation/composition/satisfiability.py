@@ -96,6 +96,7 @@ class _Checker:
         fdef = self.field(type_name, name)
         if fdef is None:
             return False
+        # A field overridden away cannot feed a key either, even where it stays "used".
         return any(g in fdef.resolved_in for g in graphs)
 
     def reachable(self, state: _State) -> frozenset[str]:
@@ -269,7 +270,8 @@ class _Checker:
         froms = sorted({s.graph for s in situation.states})
         fdef = self.field(*coordinate.split(".", 1))
         owners = sorted(fdef.resolved_in) if fdef is not None else []
-        where = f"only {_quoted(owners)} resolve it" if owners else "no subgraph resolves it"
+        verb = "resolves" if len(owners) == 1 else "resolve"
+        where = f"only {_quoted(owners)} {verb} it" if owners else "no subgraph resolves it"
         message = (
             f"The following supergraph API query:\n{query}\ncannot be satisfied by the "
             f'subgraphs because: "{coordinate}" is reached in {_quoted(froms)}, {where}, and no '
