@@ -14,13 +14,21 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
-from graphql import ListTypeNode, NamedTypeNode, NonNullTypeNode, TypeNode, print_ast
+from graphql import NonNullTypeNode, TypeNode, print_ast
 
 from .errors import CompositionError, CompositionHint
 from .fieldset import field_set_paths
+from .merge_rules import (
+    enum_usage,
+    pick_description,
+    quoted_names,
+    spread_interface_objects,
+    subtype,
+    type_listing,
+    union_tags,
+)
 from .merged import (
     JoinField,
     JoinType,
@@ -71,7 +79,7 @@ class _Merger:
                 types[name] = self.merge_scalar(name)
         for name in enums:
             types[name] = self.merge_enum(name, types)
-        self.spread_interface_objects(types)
+        spread_interface_objects(types)
         roots = tuple(r for r in _ROOTS if r in types)
         graphs = {s.name: s.url for s in self.subgraphs}
         return MergedSchema(graphs=graphs, types=types, roots=roots)
@@ -85,7 +93,7 @@ class _Merger:
             listing = "; ".join(
                 kind.lower().replace("_", " ")
                 + " in "
-                + _names(g for g, k in kinds.items() if k == kind)
+                + quoted_names(g for g, k in kinds.items() if k == kind)
                 for kind in distinct
             )
             self.error(
@@ -111,12 +119,12 @@ class _Merger:
         return MergedType(
             name=name,
             kind=kind,
-            description=_pick([t.description for _g, t in sources]),
+            description=pick_description([t.description for _g, t in sources]),
             joins=tuple(joins),
             fields=fields,
             implements=implements,
             inaccessible=any(t.inaccessible for _g, t in sources),
-            tags=_tags(t.tags for _g, t in sources),
+            tags=union_tags(t.tags for _g, t in sources),
         )
 
     def merge_field(
@@ -170,7 +178,7 @@ class _Merger:
             self.error(
                 "EXTERNAL_MISSING_ON_BASE",
                 f'Field "{coordinate}" is marked @external on all the subgraphs in which it is '
-                f"listed ({_names(g for g, _f in defs)}).",
+                f"listed ({quoted_names(g for g, _f in defs)}).",
                 [g for g, _f in defs],
                 coordinate,
             )
@@ -195,10 +203,10 @@ class _Merger:
             name=name,
             type=merged_type,
             args=args,
-            description=_pick([f.description for f in visible]),
+            description=pick_description([f.description for f in visible]),
             deprecated=next((f.deprecated for f in visible if f.deprecated), None),
             inaccessible=any(f.inaccessible for _g, f in defs),
-            tags=_tags(f.tags for _g, f in defs),
+            tags=union_tags(f.tags for _g, f in defs),
             resolved_in=tuple(g for g, _f in resolving),
             external_in=tuple(g for g, _f in external),
             used_overridden_in=tuple(
@@ -287,11 +295,12 @@ class _Merger:
             sharers.append((graph, shareable))
         if len(sharers) > 1 and not all(s for _g, s in sharers):
             bad = [g for g, s in sharers if not s]
+            everywhere = "all of them"
             self.error(
                 "INVALID_FIELD_SHARING",
                 f'Non-shareable field "{coordinate}" is resolved from multiple subgraphs: it is '
-                f"resolved from subgraphs {_names(g for g, _s in sharers)} and defined as "
-                f"non-shareable in {'all of them' if len(bad) == len(sharers) else _names(bad)}",
+                f"resolved from subgraphs {quoted_names(g for g, _s in sharers)} and defined as "
+                f"non-shareable in {everywhere if len(bad) == len(sharers) else quoted_names(bad)}",
                 [g for g, _s in sharers],
                 coordinate,
             )
@@ -313,35 +322,10 @@ class _Merger:
 
     # -- types of fields and arguments ------------------------------------------------------------
 
-    def subtype(self, a: TypeNode, b: TypeNode) -> bool:
-        """Whether a value of type `a` may stand where `b` is expected (output covariance)."""
-        if isinstance(b, NonNullTypeNode):
-            return isinstance(a, NonNullTypeNode) and self.subtype(a.type, b.type)
-        if isinstance(a, NonNullTypeNode):
-            return self.subtype(a.type, b)
-        if isinstance(a, ListTypeNode) or isinstance(b, ListTypeNode):
-            return (
-                isinstance(a, ListTypeNode)
-                and isinstance(b, ListTypeNode)
-                and self.subtype(a.type, b.type)
-            )
-        if not isinstance(a, NamedTypeNode) or not isinstance(b, NamedTypeNode):
-            return False
-        if a.name.value == b.name.value:
-            return True
-        sub, sup = a.name.value, b.name.value
-        for subgraph in self.subgraphs:
-            sub_def, sup_def = subgraph.types.get(sub), subgraph.types.get(sup)
-            if sub_def is not None and sup in sub_def.interfaces:
-                return True
-            if sup_def is not None and sub in sup_def.members:
-                return True
-        return False
-
     def merge_output_type(self, coordinate: str, defs: Sequence[tuple[str, FieldDef]]) -> TypeNode:
         types = [f.type for _g, f in defs]
         for candidate in types:
-            if all(self.subtype(t, candidate) for t in types):
+            if all(subtype(self.subgraphs, t, candidate) for t in types):
                 if len({print_ast(t) for t in types}) > 1:
                     self.hints.append(
                         CompositionHint(
@@ -355,7 +339,7 @@ class _Merger:
         self.error(
             "FIELD_TYPE_MISMATCH",
             f'Type of field "{coordinate}" is incompatible across subgraphs: it has '
-            + _type_listing(defs),
+            + type_listing(defs),
             [g for g, _f in defs],
             coordinate,
         )
@@ -366,7 +350,7 @@ class _Merger:
     ) -> TypeNode:
         types = [t for _g, t in typed]
         for candidate in types:
-            if all(self.subtype(candidate, t) for t in types):
+            if all(subtype(self.subgraphs, candidate, t) for t in types):
                 return candidate
         listing = " but ".join(f'type "{print_ast(t)}" in subgraph "{g}"' for g, t in typed)
         self.error(
@@ -411,10 +395,10 @@ class _Merger:
                     name=name,
                     type=arg_type,
                     default=present[0].default,
-                    description=_pick([a.description for a in present]),
+                    description=pick_description([a.description for a in present]),
                     deprecated=next((a.deprecated for a in present if a.deprecated), None),
                     inaccessible=any(a.inaccessible for a in present),
-                    tags=_tags(a.tags for a in present),
+                    tags=union_tags(a.tags for a in present),
                 )
             )
         return tuple(out)
@@ -426,11 +410,11 @@ class _Merger:
         return MergedType(
             name=name,
             kind="UNION",
-            description=_pick([t.description for _g, t in sources]),
+            description=pick_description([t.description for _g, t in sources]),
             joins=tuple(JoinType(g, None, t.extension) for g, t in sources),
             members=tuple((g, m) for g, t in sources for m in t.members),
             inaccessible=any(t.inaccessible for _g, t in sources),
-            tags=_tags(t.tags for _g, t in sources),
+            tags=union_tags(t.tags for _g, t in sources),
         )
 
     def merge_scalar(self, name: str) -> MergedType:
@@ -438,10 +422,10 @@ class _Merger:
         return MergedType(
             name=name,
             kind="SCALAR",
-            description=_pick([t.description for _g, t in sources]),
+            description=pick_description([t.description for _g, t in sources]),
             joins=tuple(JoinType(g, None, t.extension) for g, t in sources),
             inaccessible=any(t.inaccessible for _g, t in sources),
-            tags=_tags(t.tags for _g, t in sources),
+            tags=union_tags(t.tags for _g, t in sources),
         )
 
     def merge_input(self, name: str) -> MergedType:
@@ -461,8 +445,8 @@ class _Merger:
                         "REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH",
                         f'Input object field "{coordinate}" is required in some subgraphs but '
                         f"does not appear in all subgraphs: it is required in "
-                        f"{_names(g for g, _a in present)} but does not appear in "
-                        f"{_names(missing)}",
+                        f"{quoted_names(g for g, _a in present)} but does not appear in "
+                        f"{quoted_names(missing)}",
                         [g for g, _a in present] + missing,
                         coordinate,
                     )
@@ -484,10 +468,10 @@ class _Merger:
                 name=fname,
                 type=field_type,
                 default=args[0].default,
-                description=_pick([a.description for a in args]),
+                description=pick_description([a.description for a in args]),
                 deprecated=next((a.deprecated for a in args if a.deprecated), None),
                 inaccessible=any(a.inaccessible for a in args),
-                tags=_tags(a.tags for a in args),
+                tags=union_tags(a.tags for a in args),
                 joins=None
                 if equal
                 else tuple(JoinField(g, type=print_ast(a.type)) for g, a in present),
@@ -504,16 +488,16 @@ class _Merger:
         return MergedType(
             name=name,
             kind="INPUT_OBJECT",
-            description=_pick([t.description for _g, t in sources]),
+            description=pick_description([t.description for _g, t in sources]),
             joins=tuple(JoinType(g, None, t.extension) for g, t in sources),
             input_fields=fields,
             inaccessible=any(t.inaccessible for _g, t in sources),
-            tags=_tags(t.tags for _g, t in sources),
+            tags=union_tags(t.tags for _g, t in sources),
         )
 
     def merge_enum(self, name: str, types: dict[str, MergedType]) -> MergedType:
         sources = self.sources(name)
-        as_input, as_output = _enum_usage(name, types)
+        as_input, as_output = enum_usage(name, types)
         values = list(dict.fromkeys(v for _g, t in sources for v in t.values))
         kept: dict[str, MergedEnumValue] = {}
         for value in values:
@@ -525,8 +509,8 @@ class _Merger:
                         "ENUM_VALUE_MISMATCH",
                         f'Enum type "{name}" is used as both input type and output type, but '
                         f'value "{value}" is not defined in all the subgraphs defining "{name}": '
-                        f'"{value}" is defined in {_names(g for g, _v in having)} but not in '
-                        f"{_names(missing)}",
+                        f'"{value}" is defined in {quoted_names(g for g, _v in having)} but not in '
+                        f"{quoted_names(missing)}",
                         [g for g, _t in sources],
                         f"{name}.{value}",
                     )
@@ -535,10 +519,10 @@ class _Merger:
             kept[value] = MergedEnumValue(
                 name=value,
                 graphs=tuple(g for g, _v in having),
-                description=_pick([v.description for v in defs]),
+                description=pick_description([v.description for v in defs]),
                 deprecated=next((v.deprecated for v in defs if v.deprecated), None),
                 inaccessible=any(v.inaccessible for v in defs),
-                tags=_tags(v.tags for v in defs),
+                tags=union_tags(v.tags for v in defs),
             )
         if not kept:
             self.error(
@@ -552,76 +536,12 @@ class _Merger:
         return MergedType(
             name=name,
             kind="ENUM",
-            description=_pick([t.description for _g, t in sources]),
+            description=pick_description([t.description for _g, t in sources]),
             joins=tuple(JoinType(g, None, t.extension) for g, t in sources),
             values=kept,
             inaccessible=any(t.inaccessible for _g, t in sources),
-            tags=_tags(t.tags for _g, t in sources),
+            tags=union_tags(t.tags for _g, t in sources),
         )
-
-    def spread_interface_objects(self, types: dict[str, MergedType]) -> None:
-        """Fields an `@interfaceObject` adds to an interface are fields of its implementations."""
-        for iface in [t for t in types.values() if t.kind == "INTERFACE"]:
-            object_graphs = {j.graph for j in iface.joins if j.is_interface_object}
-            if not object_graphs:
-                continue
-            added = [
-                f
-                for f in iface.fields.values()
-                if set(f.resolved_in) | set(f.external_in) <= object_graphs
-            ]
-            for impl in [t for t in types.values() if iface.name in t.interfaces]:
-                for fdef in added:
-                    if fdef.name not in impl.fields:
-                        impl.fields[fdef.name] = MergedField(
-                            name=fdef.name,
-                            type=fdef.type,
-                            args=fdef.args,
-                            description=fdef.description,
-                            deprecated=fdef.deprecated,
-                            inaccessible=fdef.inaccessible,
-                            tags=fdef.tags,
-                            resolved_in=(),
-                            external_in=(),
-                            joins=(JoinField(graph=None),),
-                        )
-
-
-def _enum_usage(name: str, types: dict[str, MergedType]) -> tuple[bool, bool]:
-    as_input = as_output = False
-    for tdef in types.values():
-        for fdef in tdef.fields.values():
-            as_output |= named_type(fdef.type) == name
-            as_input |= any(named_type(a.type) == name for a in fdef.args)
-        as_input |= any(named_type(f.type) == name for f in tdef.input_fields.values())
-    return as_input, as_output
-
-
-def _pick(descriptions: Sequence[str | None]) -> str | None:
-    counts = Counter(d for d in descriptions if d)
-    if not counts:
-        return None
-    best = max(counts.values())
-    return next(d for d in descriptions if d and counts[d] == best)
-
-
-def _tags(groups: object) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(tag for group in groups for tag in group))  # type: ignore[attr-defined]
-
-
-def _names(graphs: object) -> str:
-    listed = [f'"{g}"' for g in graphs]  # type: ignore[attr-defined]
-    return listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
-
-
-def _type_listing(defs: Sequence[tuple[str, FieldDef]]) -> str:
-    by_type: dict[str, list[str]] = {}
-    for graph, fdef in defs:
-        by_type.setdefault(fdef.type_str, []).append(graph)
-    parts = [
-        f'type "{t}" in subgraph{"s" if len(g) > 1 else ""} {_names(g)}' for t, g in by_type.items()
-    ]
-    return " but ".join(parts)
 
 
 def merge(

@@ -1,0 +1,119 @@
+"""The small rules the merge applies: type compatibility, picking descriptions, enum usage,
+and the fields an `@interfaceObject` adds to the implementations of its interface."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from graphql import ListTypeNode, NamedTypeNode, NonNullTypeNode, TypeNode
+
+from .merged import JoinField, MergedField, MergedType
+from .model import FieldDef, Subgraph, named_type
+
+__all__ = [
+    "enum_usage",
+    "pick_description",
+    "quoted_names",
+    "spread_interface_objects",
+    "subtype",
+    "type_listing",
+    "union_tags",
+]
+
+
+def subtype(subgraphs: Sequence[Subgraph], a: TypeNode, b: TypeNode) -> bool:
+    """Whether a value of type `a` may stand where `b` is expected (output covariance)."""
+    if isinstance(b, NonNullTypeNode):
+        return isinstance(a, NonNullTypeNode) and subtype(subgraphs, a.type, b.type)
+    if isinstance(a, NonNullTypeNode):
+        return subtype(subgraphs, a.type, b)
+    if isinstance(a, ListTypeNode) or isinstance(b, ListTypeNode):
+        return (
+            isinstance(a, ListTypeNode)
+            and isinstance(b, ListTypeNode)
+            and subtype(subgraphs, a.type, b.type)
+        )
+    if not isinstance(a, NamedTypeNode) or not isinstance(b, NamedTypeNode):
+        return False
+    if a.name.value == b.name.value:
+        return True
+    sub, sup = a.name.value, b.name.value
+    for subgraph in subgraphs:
+        sub_def, sup_def = subgraph.types.get(sub), subgraph.types.get(sup)
+        if sub_def is not None and sup in sub_def.interfaces:
+            return True
+        if sup_def is not None and sub in sup_def.members:
+            return True
+    return False
+
+
+def spread_interface_objects(types: dict[str, MergedType]) -> None:
+    """Fields an `@interfaceObject` adds to an interface are fields of its implementations."""
+    for iface in [t for t in types.values() if t.kind == "INTERFACE"]:
+        object_graphs = {j.graph for j in iface.joins if j.is_interface_object}
+        if not object_graphs:
+            continue
+        added = [
+            f
+            for f in iface.fields.values()
+            if set(f.resolved_in) | set(f.external_in) <= object_graphs
+        ]
+        for impl in [t for t in types.values() if iface.name in t.interfaces]:
+            for fdef in added:
+                if fdef.name not in impl.fields:
+                    impl.fields[fdef.name] = MergedField(
+                        name=fdef.name,
+                        type=fdef.type,
+                        args=fdef.args,
+                        description=fdef.description,
+                        deprecated=fdef.deprecated,
+                        inaccessible=fdef.inaccessible,
+                        tags=fdef.tags,
+                        resolved_in=(),
+                        external_in=(),
+                        joins=(JoinField(graph=None),),
+                    )
+
+
+def enum_usage(name: str, types: dict[str, MergedType]) -> tuple[bool, bool]:
+    """Whether an enum appears in input positions, and in output positions."""
+    as_input = as_output = False
+    for tdef in types.values():
+        for fdef in tdef.fields.values():
+            as_output |= named_type(fdef.type) == name
+            as_input |= any(named_type(a.type) == name for a in fdef.args)
+        as_input |= any(named_type(f.type) == name for f in tdef.input_fields.values())
+    return as_input, as_output
+
+
+def pick_description(descriptions: Sequence[str | None]) -> str | None:
+    """The most common description; a tie goes to the first subgraph that has it."""
+    counts = Counter(d for d in descriptions if d)
+    if not counts:
+        return None
+    best = max(counts.values())
+    return next(d for d in descriptions if d and counts[d] == best)
+
+
+def union_tags(groups: Iterable[Iterable[str]]) -> tuple[str, ...]:
+    """Every tag of every source, once, in order."""
+    return tuple(dict.fromkeys(tag for group in groups for tag in group))
+
+
+def quoted_names(graphs: Iterable[str]) -> str:
+    """`"a"`, `"a" and "b"`, `"a", "b" and "c"`."""
+    listed = [f'"{g}"' for g in graphs]
+    return listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
+
+
+def type_listing(defs: Sequence[tuple[str, FieldDef]]) -> str:
+    """`type "Int" in subgraph "a" but type "String" in subgraph "b"`."""
+    by_type: dict[str, list[str]] = {}
+    for graph, fdef in defs:
+        by_type.setdefault(fdef.type_str, []).append(graph)
+    parts = [
+        f'type "{t}" in subgraph{"s" if len(g) > 1 else ""} {quoted_names(g)}'
+        for t, g in by_type.items()
+    ]
+    return " but ".join(parts)
