@@ -17,7 +17,7 @@ from opentelemetry.util.types import AttributeValue
 
 from federation.engine import Engine
 from federation.fetcher import Fetcher, SubgraphFetchError
-from federation.plan import ConditionNode, FetchNode, FlattenNode, PlanNode, QueryPlan
+from federation.plan import ConditionNode, FetchNode, FlattenNode, PlanNode
 from federation.telemetry import (
     ATTR_CLIENT_NAME,
     ATTR_CLIENT_VERSION,
@@ -216,10 +216,10 @@ def _breaker_states(source: _HasBreakers, subgraphs: list[str]) -> dict[str, str
     return states
 
 
-def query_plan_timings(plan: QueryPlan, fetches: list[FetchTiming]) -> list[dict[str, Any]]:
+def query_plan_timings(root: PlanNode | None, fetches: list[FetchTiming]) -> list[dict[str, Any]]:
     """The request's fetches for the response's `extensions`, in start order. `fetch` numbers
-    the plan's fetches in the order the plan text prints them, from 0."""
-    numbers = {id(node): number for number, node in enumerate(_fetch_nodes(plan.node))}
+    the plan's fetches (under `root`) in the order the plan text prints them, from 0."""
+    numbers = {id(node): number for number, node in enumerate(_fetch_nodes(root))}
     timings = []
     for timing in sorted(fetches, key=lambda t: t.start):
         entry: dict[str, Any] = {
