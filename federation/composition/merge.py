@@ -426,6 +426,7 @@ class _Merger:
             joins=tuple(JoinType(g, None, t.extension) for g, t in sources),
             inaccessible=any(t.inaccessible for _g, t in sources),
             tags=union_tags(t.tags for _g, t in sources),
+            specified_by=next((t.specified_by for _g, t in sources if t.specified_by), None),
         )
 
     def merge_input(self, name: str) -> MergedType:

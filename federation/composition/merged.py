@@ -114,6 +114,7 @@ class MergedType:
     values: dict[str, MergedEnumValue] = field(default_factory=dict)
     inaccessible: bool = False
     tags: tuple[str, ...] = ()
+    specified_by: str | None = None
 
     @property
     def graphs(self) -> tuple[str, ...]:

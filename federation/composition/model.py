@@ -152,6 +152,8 @@ class TypeDef:
     inaccessible: bool = False
     interface_object: bool = False
     tags: tuple[str, ...] = ()
+    #: `@specifiedBy(url:)` of a custom scalar
+    specified_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +265,7 @@ class _Applied:
     override: str | None = None
     override_label: str | None = None
     deprecated: str | None = None
+    specified_by: str | None = None
 
 
 def _applied(directives: Iterable[DirectiveNode], names: _Names) -> _Applied:
@@ -291,6 +294,8 @@ def _applied(directives: Iterable[DirectiveNode], names: _Names) -> _Applied:
         elif name == "override":
             out.override = _string(args.get("from"))
             out.override_label = _string(args.get("label"))
+        elif name == "specifiedBy":
+            out.specified_by = _string(args.get("url"))
         elif name == "deprecated":
             out.deprecated = _string(args.get("reason")) or "No longer supported"
         else:
@@ -403,6 +408,7 @@ class _TypeBuilder:
         self.extends = False
         self.flags: set[str] = set()
         self.tags: list[str] = []
+        self.specified_by: str | None = None
 
     def add(self, node: object, is_extension: bool, names: _Names, rename: dict[str, str]) -> None:
         applied = _applied(getattr(node, "directives", None) or (), names)
@@ -411,6 +417,7 @@ class _TypeBuilder:
         self.flags |= applied.flags
         self.keys.extend(k for k in applied.keys if k not in self.keys)
         self.tags.extend(applied.tags)
+        self.specified_by = self.specified_by or applied.specified_by
         self.description = self.description or _description(node)
         for iface in getattr(node, "interfaces", None) or ():
             if iface.name.value not in self.interfaces:
@@ -473,6 +480,7 @@ class _TypeBuilder:
             inaccessible="inaccessible" in self.flags,
             interface_object="interfaceObject" in self.flags,
             tags=tuple(dict.fromkeys(self.tags)),
+            specified_by=self.specified_by,
         )
 
 

@@ -229,6 +229,8 @@ class _Printer:
                 fields=input_fields,
                 directives=tuple(directives),
             )
+        if mtype.specified_by:
+            directives.append(_directive("specifiedBy", url=mtype.specified_by))
         return ScalarTypeDefinitionNode(
             name=name, description=description, directives=tuple(directives)
         )
