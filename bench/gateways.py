@@ -15,7 +15,7 @@ from bench.processes import clean_env
 from bench.scenarios import BENCH_DIR, REPO_ROOT
 from bench.serve_edgegraph import best_http, best_loop
 
-__all__ = ["GATEWAYS", "Gateway", "Launch"]
+__all__ = ["DEFAULT_GATEWAYS", "GATEWAYS", "Gateway", "Launch"]
 
 NODE_BIN = BENCH_DIR / "node_modules" / ".bin"
 
@@ -39,10 +39,17 @@ class Gateway:
 
 
 def _edgegraph(supergraph: Path, port: int, _dedupe: bool, _headers: Sequence[str]) -> Launch:
-    # edgegraph forwards client headers (all but hop-by-hop ones) to subgraphs by default.
+    # edgegraph's default config forwards the demo's x-member-id to subgraphs.
     command: tuple[str, ...] = (sys.executable, "-m", "bench.serve_edgegraph")
     command += ("--supergraph", str(supergraph))
     command += ("--port", str(port), "--loop", best_loop(), "--http", best_http())
+    return Launch(command, REPO_ROOT, clean_env())
+
+
+def _edgegraph_plain(supergraph: Path, port: int, _dedupe: bool, _headers: Sequence[str]) -> Launch:
+    command: tuple[str, ...] = (sys.executable, "-m", "bench.serve_edgegraph")
+    command += ("--supergraph", str(supergraph))
+    command += ("--port", str(port), "--loop", "asyncio", "--http", "h11")
     return Launch(command, REPO_ROOT, clean_env())
 
 
@@ -76,6 +83,14 @@ GATEWAYS = {
         launch=_edgegraph,
         describe=_edgegraph_describe,
     ),
+    # Not run by default: edgegraph on uvicorn's pure-Python stack, to measure uvloop + httptools.
+    "edgegraph-plain": Gateway(
+        name="edgegraph-plain",
+        needs_npm=False,
+        dedupe_note="not implemented yet: runs the same in both settings",
+        launch=_edgegraph_plain,
+        describe=lambda: "uvicorn, 1 worker, loop=asyncio, http=h11",
+    ),
     "apollo": Gateway(
         name="apollo",
         needs_npm=True,
@@ -95,3 +110,5 @@ GATEWAYS = {
         describe=lambda: "@graphql-hive/gateway 2.15.1 CLI, --fork 1",
     ),
 }
+
+DEFAULT_GATEWAYS = ("edgegraph", "apollo", "hive")

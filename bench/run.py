@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.gateways import GATEWAYS, Gateway
+from bench.gateways import DEFAULT_GATEWAYS, GATEWAYS, Gateway
 from bench.install import ensure_node_modules
 from bench.load import LoadResult, ensure_wrk, request_files, run_wrk
 from bench.processes import HOST, clean_env, cpu_seconds, peak_rss_bytes, running
@@ -210,7 +210,7 @@ def _options(argv: Sequence[str] | None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="a few seconds, edgegraph only")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
-    parser.add_argument("--gateways", default=",".join(GATEWAYS))
+    parser.add_argument("--gateways", default=",".join(DEFAULT_GATEWAYS))
     parser.add_argument("--settings", default=",".join(SETTINGS))
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds of warm-up")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured")
