@@ -8,8 +8,10 @@ import contextlib
 import functools
 import importlib
 import logging
+import os
 import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,22 @@ def demo_supergraph_sdl() -> str:
         for index, name in enumerate(SUBGRAPHS)
     ]
     return compose_or_exit(sources)
+
+
+def demo_supergraph_path() -> Path:
+    """The demo supergraph written to a file, for tools that take a path (peers, benchmarks).
+
+    Nothing is checked in: the file lives in the temp directory, rewritten atomically.
+    """
+    path = Path(tempfile.gettempdir()) / "edgegraph" / "demo-supergraph.graphql"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sdl = demo_supergraph_sdl()
+    if not path.exists() or path.read_text() != sdl:
+        staging = path.with_name(f"{path.name}.{os.getpid()}")
+        staging.write_text(sdl)
+        os.replace(staging, path)
+    return path
+
 
 DEMO_CLIENTS = Path(__file__).parent / "clients"
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway import demo_supergraph_path
+
 __all__ = ["BENCH_DIR", "REPO_ROOT", "SCENARIOS", "Scenario", "SubgraphServer"]
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -56,7 +58,7 @@ def _demo() -> Scenario:
     return Scenario(
         name="demo",
         title="1. Demo device queries (tv/home, mobile/home, web/title in turn)",
-        supergraph=REPO_ROOT / "schema" / "supergraph.graphql",
+        supergraph=demo_supergraph_path(),
         subgraphs=SubgraphServer(
             command=(sys.executable, "-m", "bench.demo_subgraphs"),
             record_flag="--record",

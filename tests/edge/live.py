@@ -14,11 +14,13 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
+from gateway import demo_supergraph_path
+
 __all__ = ["DEMO_SUPERGRAPH", "WEB_DIR", "ensure_web_installed", "run_node", "serve_on_loopback"]
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
-#: The committed demo supergraph, for tests that need a schema but no running demo.
-DEMO_SUPERGRAPH = Path(__file__).resolve().parents[2] / "schema" / "supergraph.graphql"
+#: The demo supergraph (composed at start), for tests that need a schema but no running demo.
+DEMO_SUPERGRAPH = demo_supergraph_path()
 NPM_CI_TIMEOUT_S = 600.0
 
 

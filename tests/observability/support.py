@@ -18,7 +18,7 @@ import demo
 from federation.fetcher import HttpFetcher
 from federation.supergraph import load_supergraph
 from federation.telemetry import Telemetry, TelemetryConfig
-from gateway import create_app
+from gateway import create_app, demo_supergraph_sdl
 
 ROOT = Path(__file__).resolve().parents[2]
 TV_HOME = (ROOT / "clients" / "tv" / "home.graphql").read_text()
@@ -58,7 +58,7 @@ class ObservedDemo:
 
 
 def demo_supergraph_text() -> str:
-    return (ROOT / "schema" / "supergraph.graphql").read_text()
+    return demo_supergraph_sdl()
 
 
 @asynccontextmanager
