@@ -151,13 +151,18 @@ def _json(payload: Any) -> Response:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: ASGIApp) -> AsyncIterator[str]:
-    """Serve `app` on loopback; yields its base URL (`http://127.0.0.1:PORT`)."""
+async def serve(app: ASGIApp, *, lifespan: bool = False) -> AsyncIterator[str]:
+    """Serve `app` on loopback (running its lifespan if asked); yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="critical", lifespan="off", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        app,
+        log_level="critical",
+        lifespan="on" if lifespan else "off",
+        timeout_graceful_shutdown=1,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
