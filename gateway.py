@@ -296,11 +296,13 @@ def _serve(args: argparse.Namespace) -> None:
         supergraph = _load(config.server.supergraph)
         source = FileSource(config.server.supergraph, current=supergraph.sdl)
     reload = args.reload_interval > 0
+    # Re-composing introspects subgraphs: poll them far less often than a file's mtime.
+    interval = args.reload_interval if graph is None else max(args.reload_interval, 10.0)
     app = _create_or_exit(
         supergraph,
         config=config,
         reload_source=source if reload else None,
-        reload_interval=args.reload_interval if reload else 2.0,
+        reload_interval=interval if reload else 2.0,
     )
     if config.graphql.graphiql and not assets_installed():
         print("edgegraph: GraphiQL assets are missing; run `make` to install them", flush=True)
@@ -385,8 +387,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--reload-interval",
         type=float,
         default=2.0,
-        help="seconds between checks for a new supergraph (the file, or graph.toml re-composed);"
-        " 0 turns hot reload off",
+        help="seconds between checks for a new supergraph file (graph.toml is re-composed at "
+        "most every 10 s); 0 turns hot reload off",
     )
     serve.set_defaults(run=_serve)
     demo = commands.add_parser("demo", help="run backends, subgraphs and the gateway")
