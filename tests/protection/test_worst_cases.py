@@ -90,7 +90,7 @@ def schema() -> GraphQLSchema:
     return load_supergraph(demo_supergraph_sdl()).api_schema
 
 
-def _seconds(schema: GraphQLSchema, query: str, repeat: int = 3) -> float:
+def _seconds(schema: GraphQLSchema, query: str, repeat: int = 2) -> float:
     """The best of `repeat` runs of a full preparation (limits, parse, validate), uncached."""
     best = float("inf")
     for _ in range(repeat):

@@ -12,7 +12,7 @@ from typing import Any
 
 from federation.engine import MASKED_MESSAGE
 from federation.resilience import CircuitBreaker, Resilience
-from tests.resilience.support import FAST_DATA, SICK_DATA, SickSubgraph, rig
+from tests.resilience.support import FAST_DATA, QUERY, SICK_DATA, SickSubgraph, rig
 
 NO_RETRY = Resilience(max_retries=0, failure_threshold=None)
 
@@ -216,3 +216,15 @@ async def test_subgraph_mutations_are_never_deduplicated() -> None:
     async with rig(sick=sick) as r:
         await asyncio.gather(*(r.run("mutation { bump }") for _ in range(3)))
     assert sick.calls == 3
+
+
+async def test_subgraph_dedupe_never_shares_between_different_headers() -> None:
+    sick = SickSubgraph(delay=0.1)
+    async with rig(sick=sick) as r:
+        await asyncio.gather(
+            *(
+                r.engine.execute(QUERY, headers={"authorization": f"Bearer member-{n}"})
+                for n in range(3)
+            )
+        )
+    assert sick.calls == 3  # one member's answer is never handed to another
