@@ -184,3 +184,15 @@ def test_operation_cache_does_not_keep_overlong_documents(schema: GraphQLSchema)
     with pytest.raises(OperationError):
         cache.prepare("{ me { id name } }" + " " * 30, None)
     assert len(cache) == 0
+
+
+def test_limits_max_variables_values() -> None:
+    error = check_variables({"ids": ["1"] * 500_000}, Limits())
+    assert error is not None
+    assert error.extensions == {
+        "code": LIMIT_EXCEEDED,
+        "limit": "max_variables_values",
+        "max": 5_000,
+    }
+    assert check_variables({"ids": ["1"] * 4_000}, Limits()) is None
+    assert check_variables({"ids": ["1"] * 500_000}, Limits(max_variables_values=None)) is None

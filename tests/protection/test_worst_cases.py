@@ -17,8 +17,8 @@ from collections.abc import Callable
 import pytest
 from graphql import GraphQLSchema
 
-from federation.limits import Limits
-from federation.operation import OperationError, prepare_operation
+from federation.limits import Limits, check_variables
+from federation.operation import OperationError, coerce_variables, prepare_operation
 from federation.supergraph import load_supergraph
 from gateway import demo_supergraph_sdl
 from tests.gateway.demo_support import device_query
@@ -123,3 +123,23 @@ def test_worst_cases_bombs_and_deep_documents_are_refused(schema: GraphQLSchema)
 def test_worst_cases_device_queries_pass_the_default_limits(schema: GraphQLSchema) -> None:
     for path in ("tv/home.graphql", "mobile/home.graphql", "web/title.graphql"):
         prepare_operation(schema, device_query(path), None, limits=Limits())
+
+
+def test_worst_cases_huge_variables_are_refused_before_coercion(schema: GraphQLSchema) -> None:
+    prepared = prepare_operation(
+        schema, "query($ids: [ID!]!) { titles(ids: $ids) { id } }", None, limits=Limits()
+    )
+    baseline = _seconds(schema, device_query("tv/home.graphql"), repeat=5)
+
+    def refuse_or_coerce(variables: dict[str, object]) -> float:
+        started = time.perf_counter()
+        if check_variables(variables, Limits()) is None:
+            coerce_variables(schema, prepared.operation, variables)
+        return time.perf_counter() - started
+
+    # 500,000 IDs fit a 2 MB body and take seconds to coerce; refused, they cost nothing.
+    huge = refuse_or_coerce({"ids": ["1"] * 500_000})
+    at_limit = refuse_or_coerce({"ids": ["1"] * 5_000})
+    print(f"500k variable values {huge * 1000:.2f} ms, 5k {at_limit * 1000:.2f} ms")
+    assert huge < baseline
+    assert at_limit < BOUND * baseline
