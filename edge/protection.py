@@ -49,17 +49,19 @@ def needs_preflight_header(method: str, content_type: str | None, query_string: 
     """Whether a browser could send this request cross-site without a preflight, so that it
     must prove otherwise with a custom header.
 
-    A GET carrying no operation (GraphiQL's page) runs nothing and needs no proof.
+    A GET carrying no operation (GraphiQL's page) runs nothing and needs no proof. Any request
+    with a content type other than the three simple ones (`application/json`, even on a GET)
+    was preflighted by a browser, so it is proof enough.
     """
+    if method == "OPTIONS":
+        return False
+    essence = content_type.split(";", 1)[0].strip().lower() if content_type is not None else ""
+    if essence and essence not in _SIMPLE_CONTENT_TYPES:
+        return False
     if method in ("GET", "HEAD"):
         names = {name for name, _ in parse_qsl(query_string.decode("latin-1"))}
         return bool(names & _OPERATION_PARAMS)
-    if method == "OPTIONS":
-        return False
-    if content_type is None:
-        return True
-    essence = content_type.split(";", 1)[0].strip().lower()
-    return essence in _SIMPLE_CONTENT_TYPES or essence == ""
+    return True
 
 
 class ProtectionMiddleware:
@@ -105,8 +107,8 @@ class ProtectionMiddleware:
         ):
             message = (
                 "This request could have been sent by a browser on another site without a "
-                "CORS preflight. Send Content-Type: application/json, or add one of the "
-                f"headers {', '.join(sorted(h.decode() for h in self.csrf_headers))}."
+                "CORS preflight. Send a non-simple Content-Type such as application/json, or "
+                f"one of the headers {', '.join(sorted(h.decode() for h in self.csrf_headers))}."
             )
             await _refuse(send, 400, message, "CSRF_PREVENTION")
             return

@@ -212,3 +212,9 @@ async def test_csrf_custom_headers_replace_the_defaults() -> None:
     custom = ["x-my-client"]
     assert (await csrf_get({"x-my-client": "tv"}, csrf_headers=custom)).status_code == 200
     assert (await csrf_get({"graphql-preflight": "1"}, csrf_headers=custom)).status_code == 400
+
+
+async def test_csrf_get_with_json_content_type_passes() -> None:
+    # A browser preflights a GET that sets a non-simple content type.
+    assert (await csrf_get({"content-type": "application/json"})).status_code == 200
+    assert (await csrf_get({"content-type": "text/plain"})).status_code == 400
