@@ -106,7 +106,9 @@ def _table(totals: dict[str, float], requests: int) -> str:
     lines = ["| stage | share of CPU | µs per request |", "|---|---:|---:|"]
     for stage, seconds in sorted(busy.items(), key=lambda item: -item[1]):
         per = 1e6 * seconds / requests if requests else 0.0
-        lines.append(f"| {stage} | {100 * seconds / cpu:.1f}% | {per:.0f} |")
+        share = 100 * seconds / cpu if cpu else 0.0
+        shown = f"{share:.1f}%" if share >= 0.1 else "<0.1%"
+        lines.append(f"| {stage} | {shown} | {per:.0f} |")
     lines.append(f"| **all** | 100% | {1e6 * cpu / requests if requests else 0:.0f} |")
     lines.append(f"\n{requests} requests profiled; idle {totals.get(IDLE, 0.0):.1f} s.")
     return "\n".join(lines)

@@ -24,7 +24,7 @@ from typing import Any
 from bench.gateways import DEFAULT_GATEWAYS, GATEWAYS, Gateway
 from bench.install import ensure_node_modules
 from bench.load import LoadResult, ensure_wrk, request_files, run_wrk
-from bench.processes import HOST, clean_env, cpu_seconds, peak_rss_bytes, running
+from bench.processes import HOST, cpu_seconds, peak_rss_bytes, running
 from bench.report import Ceiling, Row, Run, write_report
 from bench.scenarios import BENCH_DIR, REPO_ROOT, SCENARIOS, Scenario
 
@@ -253,7 +253,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "load_cpus": sorted(opts.load_cpus or []),
         "gateways": {name: GATEWAYS[name].describe() for name in opts.gateways},
         "dedupe": {name: GATEWAYS[name].dedupe_note for name in opts.gateways},
-        "env_scrubbed": sorted(set(os.environ) - set(clean_env())),
     }
     write_report(runs, meta, opts.out)
     failed = [row for run in runs for row in run.rows if row.problem]
