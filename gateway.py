@@ -106,6 +106,7 @@ def create_app(
     telemetry: Telemetry | None = None,
     limits: Limits | None = None,
     resilience: Resilience | None = None,
+    subgraph_timeouts: Mapping[str, float] | None = None,
     csrf_prevention: bool = True,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     reload_source: SupergraphSource | None = None,
@@ -121,7 +122,8 @@ def create_app(
 
     Protection and resilience (edge/protection.py, federation/limits.py,
     federation/resilience.py) are on by default: `limits` bound documents, `resilience` sets
-    breakers, retries and dedupe, `csrf_prevention` and `max_body_bytes` guard requests. With
+    breakers, retries and dedupe, `subgraph_timeouts` give a subgraph its own deadline (the
+    default is the config's), `csrf_prevention` and `max_body_bytes` guard requests. With
     `reload_source`, a new supergraph from it replaces the served one every `reload_interval`
     seconds at most; each request keeps the engine it started with.
     """
@@ -147,7 +149,12 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         own = (
-            HttpFetcher(_urls(supergraph), timeout=timeout, resilience=resilience)
+            HttpFetcher(
+                _urls(supergraph),
+                timeout=timeout,
+                timeouts=subgraph_timeouts,
+                resilience=resilience,
+            )
             if fetcher is None
             else None
         )
