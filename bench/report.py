@@ -196,11 +196,11 @@ def _markdown(runs: Sequence[Run], meta: Mapping[str, Any], host: Mapping[str, A
         "checked equal (JSON-normalized) before it was measured. CPU is the gateway process's "
         "user+system time over the measured window; peak RSS is its VmHWM."
     )
-    loads = [row.load_avg_1m for run in runs for row in run.rows if not row.problem]
+    averages = [row.load_avg_1m for run in runs for row in run.rows if not row.problem]
     cores = host["cores_online"] or 1
-    if loads and max(loads) > cores:
+    if averages and max(averages) > cores:
         out.append(
-            f"**Caution**: the 1-minute load average reached {max(loads):.1f} on {cores} cores "
+            f"**Caution**: the 1-minute load average reached {max(averages):.1f} on {cores} cores "
             "during the run: other work shared the machine, so absolute figures are low and noisy."
         )
     out += ["", "Gateways:"]
