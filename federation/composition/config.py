@@ -5,6 +5,9 @@
     schema = "schema/catalog.graphql"   # optional: without it, `_service { sdl }` is asked
 
 A relative `schema` path is read relative to the directory of `graph.toml`.
+
+The same file may configure the gateway (edge/config.py): composition skips the gateway's
+keys, `timeout` in a subgraph's table and the plain keys of `[subgraphs]`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ __all__ = [
 ]
 
 SERVICE_SDL_QUERY = "{ _service { sdl } }"
+#: `[subgraphs]` keys that configure the gateway for every subgraph: not subgraphs
+_GATEWAY_KEYS = frozenset({"timeout", "max_response_bytes", "max_response_depth"})
 
 
 class ConfigError(FederationError):
@@ -61,11 +66,15 @@ def read_config(path: str | Path) -> list[SubgraphConfig]:
     configs: list[SubgraphConfig] = []
     for name, table in tables.items():
         where = f"{path}: [subgraphs.{name}]"
+        if name in _GATEWAY_KEYS and not isinstance(table, dict):
+            continue
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table")
-        unknown = sorted(set(table) - {"url", "schema"})
+        unknown = sorted(set(table) - {"url", "schema", "timeout"})
         if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: url, schema)")
+            raise ConfigError(
+                f"{where}: unknown key(s) {', '.join(unknown)} (known: url, schema, timeout)"
+            )
         url = table.get("url")
         if not isinstance(url, str) or not url:
             raise ConfigError(
