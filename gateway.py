@@ -25,7 +25,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from demo import SUBGRAPHS, demo_apps
-from edge.config import ConfigError, GatewayConfig, load_config, with_overrides
+from edge.config import (
+    ConfigError,
+    GatewayConfig,
+    load_config,
+    telemetry_config,
+    with_overrides,
+)
 from edge.endpoint import GraphQLEndpoint
 from edge.graphiql import assets_installed, graphiql_static
 from edge.headers import HeaderRules, PropagatingFetcher
@@ -38,7 +44,7 @@ from edge.persisted import (
     load_manifests,
     validate_manifests,
 )
-from edge.protection import DEFAULT_MAX_BODY_BYTES, ProtectionMiddleware
+from edge.protection import ProtectionMiddleware
 from edge.reload import ComposedSource, FileSource, SupergraphReloader, SupergraphSource
 from edge.status import status_routes
 from federation.composition import SubgraphSource
@@ -55,7 +61,7 @@ from federation.instrument import HealthProbe, instrument_engine
 from federation.limits import Limits
 from federation.resilience import Resilience
 from federation.supergraph import Supergraph, load_supergraph
-from federation.telemetry import Telemetry, TelemetryConfig
+from federation.telemetry import Telemetry
 
 __all__ = ["create_app", "main"]
 
@@ -107,30 +113,36 @@ def create_app(
     limits: Limits | None = None,
     resilience: Resilience | None = None,
     subgraph_timeouts: Mapping[str, float] | None = None,
-    csrf_prevention: bool = True,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    csrf_prevention: bool | None = None,
+    max_body_bytes: int | None = None,
     reload_source: SupergraphSource | None = None,
-    reload_interval: float = 2.0,
+    reload_interval: float | None = None,
 ) -> Starlette:
     """The gateway app. Without a fetcher it reaches subgraphs over HTTP at the supergraph URLs
     (or at `subgraph_urls`, which override them by subgraph name).
 
-    `config` holds every other option (see `edge.config`); `dev=True` applies dev mode to it, and
-    `subgraph_timeout`/`subgraph_urls` override its `[subgraphs]` section. Registered operations
+    `config` holds every option (see `edge.config` and edgegraph.example.toml); `dev=True`
+    applies dev mode to it. Each other keyword, when given, overrides its config option for
+    callers that build the parts themselves (tests, benchmarks): `subgraph_timeout`,
+    `subgraph_timeouts` and `subgraph_urls` ([subgraphs]), `limits` ([limits]), `resilience`
+    ([resilience]), `csrf_prevention` ([csrf] enabled), `max_body_bytes` ([server]),
+    `reload_interval` ([reload] interval) and `telemetry` ([telemetry]). Registered operations
     are validated here, so an invalid one stops the gateway before it serves
     (`PersistedOperationsError`) unless `persisted.fail_on_invalid` is off.
 
-    Protection and resilience (edge/protection.py, federation/limits.py,
-    federation/resilience.py) are on by default: `limits` bound documents, `resilience` sets
-    breakers, retries and dedupe, `subgraph_timeouts` give a subgraph its own deadline (the
-    default is the config's), `csrf_prevention` and `max_body_bytes` guard requests. With
-    `reload_source`, a new supergraph from it replaces the served one every `reload_interval`
-    seconds at most; each request keeps the engine it started with.
+    Protection and resilience are on by default. With `reload_source`, a new supergraph from
+    it replaces the served one every `reload_interval` seconds at most (0: never); each
+    request keeps the engine it started with.
     """
     config = config or GatewayConfig()
     if dev and not config.dev:
         config = config.with_dev()
     timeout = subgraph_timeout if subgraph_timeout is not None else config.subgraphs.timeout
+    timeouts = {**config.subgraphs.timeouts, **(subgraph_timeouts or {})}
+    limits = limits if limits is not None else config.limits
+    resilience = resilience if resilience is not None else config.resilience
+    if reload_interval is None:
+        reload_interval = config.reload.interval
     state: dict[str, Engine] = {}
     persisted = PersistedQueries(
         _checked_manifests(supergraph, config),
@@ -140,10 +152,8 @@ def create_app(
         apq_max_query_bytes=config.persisted.apq_max_query_bytes,
     )
     header_rules = HeaderRules(config.headers)
-    # Without one passed in, telemetry follows the OTEL_* environment (console in dev mode).
-    observed = telemetry or Telemetry(
-        config=TelemetryConfig.from_env(service_name="edgegraph-gateway", dev=config.dev)
-    )
+    # Without one passed in, telemetry follows [telemetry], then the OTEL_* environment.
+    observed = telemetry or Telemetry(config=telemetry_config(config))
     probes: dict[str, HealthProbe] = {}
 
     @contextlib.asynccontextmanager
@@ -152,7 +162,9 @@ def create_app(
             HttpFetcher(
                 _urls(supergraph),
                 timeout=timeout,
-                timeouts=subgraph_timeouts,
+                timeouts=timeouts,
+                max_response_bytes=config.subgraphs.max_response_bytes,
+                max_response_depth=config.subgraphs.max_response_depth,
                 resilience=resilience,
             )
             if fetcher is None
@@ -179,7 +191,7 @@ def create_app(
 
         publish(build(supergraph))
         reloading = contextlib.AsyncExitStack()
-        if reload_source is not None:
+        if reload_source is not None and reload_interval > 0:
             reloader = SupergraphReloader(
                 reload_source, build=build, publish=publish, interval=reload_interval
             )
@@ -215,7 +227,13 @@ def create_app(
     routes += status_routes(observed, sorted(supergraph.graphs), lambda: probes.get("health"))
     middleware = [
         Middleware(ObservabilityMiddleware, telemetry=observed),
-        Middleware(ProtectionMiddleware, max_body_bytes=max_body_bytes, csrf=csrf_prevention),
+        Middleware(
+            ProtectionMiddleware,
+            # The one body limit: read bounded here, inflated sizes included.
+            max_body_bytes=max_body_bytes or config.server.max_body_bytes,
+            csrf=config.csrf.enabled if csrf_prevention is None else csrf_prevention,
+            csrf_headers=config.csrf.headers,
+        ),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
@@ -275,42 +293,46 @@ def _load(path: str) -> Supergraph:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    # A graph.toml (`[subgraphs.NAME]` tables) is composed at start; other files configure.
-    graph = args.config if args.config and is_graph_config(args.config) else None
     try:
         config = with_overrides(
-            load_config(None if graph else args.config),
+            load_config(args.config),
             dev=args.dev,
             host=args.host,
             port=args.port,
             supergraph=args.supergraph,
+            max_body_bytes=args.max_body_bytes,
             subgraph_timeout=args.subgraph_timeout,
             introspection=args.introspection,
             graphiql=args.graphiql,
+            mask_errors=args.mask_errors,
+            max_depth=args.max_depth,
+            csrf=args.csrf,
             safelist=args.safelist,
             clients_dir=args.clients_dir,
+            reload_interval=args.reload_interval,
+            otlp_endpoint=args.otlp_endpoint,
         )
     except ConfigError as error:
         raise SystemExit(f"edgegraph: {error}") from error
     source: SupergraphSource
-    if graph is not None:
-        sdl = compose_or_exit(config=graph)
-        supergraph = load_supergraph(sdl)
-        source = ComposedSource(graph, current=sdl)
-    elif config.server.supergraph is None:
-        raise SystemExit("edgegraph: no supergraph: pass --supergraph or set server.supergraph")
-    else:
+    interval = config.reload.interval
+    if config.server.supergraph is not None:
         supergraph = _load(config.server.supergraph)
         source = FileSource(config.server.supergraph, current=supergraph.sdl)
-    reload = args.reload_interval > 0
-    # Re-composing introspects subgraphs: poll them far less often than a file's mtime.
-    interval = args.reload_interval if graph is None else max(args.reload_interval, 10.0)
-    app = _create_or_exit(
-        supergraph,
-        config=config,
-        reload_source=source if reload else None,
-        reload_interval=interval if reload else 2.0,
-    )
+    elif args.config and is_graph_config(args.config):
+        # No supergraph file: the config's `[subgraphs.NAME]` tables (a graph.toml) are composed.
+        sdl = compose_or_exit(config=args.config)
+        supergraph = load_supergraph(sdl)
+        source = ComposedSource(args.config, current=sdl)
+        # Re-composing introspects subgraphs: poll them far less often than a file's mtime.
+        if interval > 0:
+            interval = max(interval, config.reload.compose_interval)
+    else:
+        raise SystemExit(
+            "edgegraph: no supergraph: pass --supergraph, set server.supergraph, or list "
+            "[subgraphs.NAME] tables with a url to compose"
+        )
+    app = _create_or_exit(supergraph, config=config, reload_source=source, reload_interval=interval)
     if config.graphql.graphiql and not assets_installed():
         print("edgegraph: GraphiQL assets are missing; run `make` to install them", flush=True)
     host, port = config.server.host, config.server.port
@@ -369,8 +391,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve = commands.add_parser("serve", help="serve a supergraph")
     serve.add_argument(
         "--config",
-        help="TOML config file, flags override it (edge/config.py); or a graph.toml of "
-        "[subgraphs.NAME] tables, composed at start",
+        help="TOML config file (every option: edgegraph.example.toml); flags override it. "
+        "Without a supergraph, its [subgraphs.NAME] tables (a graph.toml) are composed at start",
     )
     serve.add_argument("--supergraph", help="supergraph SDL file (or server.supergraph)")
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
@@ -380,9 +402,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="introspection, GraphiQL, query plans in extensions, unmasked errors",
     )
+    serve.add_argument(
+        "--max-body-bytes", type=int, help="largest request body, also once inflated (2 MiB)"
+    )
     serve.add_argument("--subgraph-timeout", type=float, help="seconds per subgraph fetch")
     serve.add_argument("--introspection", action=argparse.BooleanOptionalAction, default=None)
     serve.add_argument("--graphiql", action=argparse.BooleanOptionalAction, default=None)
+    serve.add_argument(
+        "--mask-errors",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="hide subgraph and internal error details from clients (on outside dev mode)",
+    )
+    serve.add_argument("--max-depth", type=int, help="deepest selection accepted (15)")
+    serve.add_argument(
+        "--csrf",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="refuse requests a browser could send cross-site without a preflight (on)",
+    )
     serve.add_argument(
         "--safelist",
         action=argparse.BooleanOptionalAction,
@@ -393,9 +431,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve.add_argument(
         "--reload-interval",
         type=float,
-        default=2.0,
-        help="seconds between checks for a new supergraph file (graph.toml is re-composed at "
-        "most every 10 s); 0 turns hot reload off",
+        help="seconds between checks for a new supergraph file (default 2; graph.toml is "
+        "re-composed at most every reload.compose_interval, 10 s); 0 turns hot reload off",
+    )
+    serve.add_argument(
+        "--otlp-endpoint", help="export traces over OTLP/HTTP to this URL (.../v1/traces)"
     )
     serve.set_defaults(run=_serve)
     demo = commands.add_parser("demo", help="run backends, subgraphs and the gateway")

@@ -89,7 +89,7 @@ class GraphQLEndpoint:
     async def _serve(self, request: Request, media_type: str) -> Response:
         engine = self.engine()
         graphql = self.config.graphql
-        params = await read_request(request, max_body_bytes=self.config.server.max_body_bytes)
+        params = await read_request(request)
         resolved = self.persisted.resolve(params, request.headers)
         try:
             prepared = engine.operations.prepare(resolved.query, params.operation_name)

@@ -73,10 +73,14 @@ class RequestError(Exception):
         return {"errors": [{"message": self.message, "extensions": {"code": self.code}}]}
 
 
-async def read_request(request: Request, *, max_body_bytes: int) -> GraphQLRequest:
-    """The request's GraphQL parameters from a JSON POST body or a GET query string."""
+async def read_request(request: Request) -> GraphQLRequest:
+    """The request's GraphQL parameters from a JSON POST body or a GET query string.
+
+    The body arrives already bounded (and inflated) by `edge.protection.ProtectionMiddleware`,
+    which enforces the one body limit, `server.max_body_bytes`.
+    """
     if request.method == "POST":
-        raw = await _post_body(request, max_body_bytes)
+        raw = await _post_body(request)
     else:
         raw = _query_string_params(request.scope.get("query_string", b""))
     return _check(request.method, raw)
@@ -137,7 +141,7 @@ def request_error_response(error: RequestError, media_type: str) -> Response:
     return graphql_response(error.body, status, media_type, headers=error.headers)
 
 
-async def _post_body(request: Request, max_body_bytes: int) -> dict[str, Any]:
+async def _post_body(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     media, *params = (piece.strip() for piece in content_type.split(";"))
     if media.lower() != JSON:
@@ -151,18 +155,7 @@ async def _post_body(request: Request, max_body_bytes: int) -> dict[str, Any]:
         key, _, value = param.partition("=")
         if key.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
             raise RequestError(415, "Only the utf-8 charset is supported", "UNSUPPORTED_MEDIA_TYPE")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
-        raise _too_large(max_body_bytes)
-    chunks: list[bytes] = []
-    size = 0
-    # Read incrementally so a body without Content-Length cannot grow past the limit in memory.
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_body_bytes:
-            raise _too_large(max_body_bytes)
-        chunks.append(chunk)
-    data = b"".join(chunks)
+    data = await request.body()
     if not data.strip():
         raise RequestError(400, "The request body is empty")
     try:
@@ -234,7 +227,3 @@ def _check(method: str, raw: Mapping[str, Any]) -> GraphQLRequest:
         extensions=extensions,
         document_id=document_id,
     )
-
-
-def _too_large(limit: int) -> RequestError:
-    return RequestError(413, f"The request body is larger than {limit} bytes", "PAYLOAD_TOO_LARGE")

@@ -37,7 +37,8 @@ port = 8080
 supergraph = "supergraph.graphql"
 [subgraphs]
 timeout = 2
-urls = { catalog = "http://catalog:4001/graphql" }
+[subgraphs.catalog]
+url = "http://catalog:4001/graphql"
 [graphql]
 introspection = true
 plan_cache_size = 50
