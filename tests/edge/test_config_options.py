@@ -422,3 +422,43 @@ log_query = true
     assert config.telemetry.otlp_endpoint == "http://c/v1/traces"
     assert captured["reload_interval"] == 0.0
     assert isinstance(captured["reload_source"], FileSource)
+
+
+def test_config_serve_composes_the_subgraph_tables_of_the_same_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    captured: dict[str, Any] = {}
+    composed: list[str] = []
+
+    def create(_supergraph: Any, **options: Any) -> Any:
+        captured.update(options)
+        return None
+
+    async def serve_all(_apps: Any) -> None:
+        return None
+
+    def compose(*, config: str) -> str:
+        composed.append(config)
+        return SUPERGRAPH_SDL
+
+    monkeypatch.setattr(gateway, "_create_or_exit", create)
+    monkeypatch.setattr(gateway, "_serve_all", serve_all)
+    monkeypatch.setattr(gateway, "compose_or_exit", compose)
+    path = tmp_path / "edgegraph.toml"
+    path.write_text(
+        """
+[subgraphs.fast]
+url = "http://127.0.0.1:4001/graphql"
+timeout = 1.0
+[limits]
+max_depth = 6
+[reload]
+interval = 1.0
+compose_interval = 30.0
+"""
+    )
+    gateway.main(["serve", "--config", str(path)])
+    assert composed == [str(path)]
+    config: GatewayConfig = captured["config"]
+    assert config.limits.max_depth == 6 and config.subgraphs.timeouts == {"fast": 1.0}
+    assert captured["reload_interval"] == 30.0  # re-composing: at most every compose_interval
