@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -39,13 +40,37 @@ def test_telemetry_config_rejects_unknown_exporters() -> None:
         TelemetryConfig.from_env(service_name="gw", environ={"OTEL_TRACES_EXPORTER": "zipkin"})
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("opentelemetry.exporter") is not None,
-    reason="the OTLP exporter package is installed",
-)
-def test_build_tracer_provider_says_which_package_otlp_needs() -> None:
-    with pytest.raises(TelemetryConfigError, match="opentelemetry-exporter-otlp-proto-http"):
-        build_tracer_provider(TelemetryConfig(trace_exports=("otlp",)))
+def test_build_tracer_provider_exports_over_otlp_to_a_collector() -> None:
+    received: list[tuple[str, str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            received.append((self.path, self.headers["content-type"], body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_port}/v1/traces"
+        config = TelemetryConfig(service_name="gw", trace_exports=("otlp",), otlp_endpoint=endpoint)
+        provider = build_tracer_provider(config)
+        with provider.get_tracer("test").start_as_current_span("edgegraph.request"):
+            pass
+        assert provider.force_flush(10_000)
+        provider.shutdown()
+    finally:
+        server.shutdown()
+        server.server_close()
+    [(path, content_type, body)] = received
+    assert path == "/v1/traces"
+    assert content_type == "application/x-protobuf"
+    assert b"edgegraph.request" in body and b"gw" in body
 
 
 def test_traffic_rates_error_rates_and_p95_over_the_window() -> None:
