@@ -28,6 +28,7 @@ from federation.resilience import (
     is_idempotent,
 )
 from federation.telemetry import inject_trace_context, note_subgraph_status
+from federation.transport import PoolTransport
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -49,8 +50,9 @@ FetchErrorCode: TypeAlias = Literal[
     "SUBGRAPH_CIRCUIT_OPEN",
 ]
 
-#: Pool sizes for the client an `HttpFetcher` builds itself; keep-alive saves a TCP (and TLS)
-#: handshake per subgraph call, which dominates small `_entities` requests.
+#: Pool sizes for the client an `HttpFetcher` builds itself (over `PoolTransport`: open
+#: connections per subgraph host, idle seconds); keep-alive saves a TCP (and TLS) handshake per
+#: subgraph call, which dominates small `_entities` requests.
 DEFAULT_LIMITS = httpx.Limits(
     max_connections=100, max_keepalive_connections=50, keepalive_expiry=30
 )
@@ -143,7 +145,12 @@ class HttpFetcher:
         self._clock = clock
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(
-            limits=DEFAULT_LIMITS, timeout=httpx.Timeout(timeout), follow_redirects=False
+            transport=PoolTransport(
+                max_connections=DEFAULT_LIMITS.max_connections or 100,
+                keepalive_expiry=DEFAULT_LIMITS.keepalive_expiry or 30.0,
+            ),
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
         )
         # Per subgraph name, so they outlive a supergraph reload (see `with_urls`).
         self._breakers: dict[str, CircuitBreaker] = {}
