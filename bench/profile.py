@@ -47,6 +47,7 @@ STAGES: tuple[tuple[str, str, frozenset[str] | None], ...] = (
     ("telemetry (spans, metrics)", "federation/instrument.py", None),
     ("fetch (httpx + subgraph JSON decode)", "federation/resilience.py", None),
     ("fetch (httpx + subgraph JSON decode)", "federation/fetcher.py", None),
+    ("fetch (httpx + subgraph JSON decode)", "federation/transport.py", None),
     ("fetch (httpx + subgraph JSON decode)", "edge/headers.py", None),
     ("fetch (httpx + subgraph JSON decode)", "httpx/", None),
     ("fetch (httpx + subgraph JSON decode)", "httpcore/", None),

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
-from itertools import accumulate
 from typing import Any, Literal, Protocol, TypeAlias
 
 import httpx
@@ -28,7 +27,7 @@ from federation.resilience import (
     is_idempotent,
 )
 from federation.telemetry import inject_trace_context, note_subgraph_status
-from federation.transport import PoolTransport
+from federation.transport import PoolTransport, ResponseTooLarge
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -65,9 +64,9 @@ DEFAULT_MAX_RESPONSE_DEPTH = 128
 
 #: Statuses that say "try again" (a proxy or the subgraph is overloaded or restarting).
 _RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_BRACKET_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+# Depth does not care which bracket: `{}` become `[]`, everything but brackets and quotes goes.
+_BRACKETS_ONLY = bytes.maketrans(b"{}", b"[]")
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
 
 _ACCEPT = "application/graphql-response+json, application/json"
 # Headers that describe one hop or one body; forwarding the client's would corrupt our request.
@@ -144,14 +143,21 @@ class HttpFetcher:
         self.resilience = resilience if resilience is not None else Resilience()
         self._clock = clock
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(
-            transport=PoolTransport(
+        transport: PoolTransport | None = None
+        if client is None:
+            transport = PoolTransport(
                 max_connections=DEFAULT_LIMITS.max_connections or 100,
                 keepalive_expiry=DEFAULT_LIMITS.keepalive_expiry or 30.0,
-            ),
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-        )
+            )
+            client = httpx.AsyncClient(
+                transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False
+            )
+        self._client = client
+        # The client's own transport, called directly: the same pool without building httpx
+        # requests and responses per fetch (or a cookie jar shared by every subgraph and
+        # member). Proxies from the environment are the client's business, so then it is used.
+        proxied = any(scheme != "no" for scheme in urllib.request.getproxies())
+        self._direct = transport if transport is not None and not proxied else None
         # Per subgraph name, so they outlive a supergraph reload (see `with_urls`).
         self._breakers: dict[str, CircuitBreaker] = {}
         self._budgets: dict[str, RetryBudget] = {}
@@ -174,6 +180,7 @@ class HttpFetcher:
         clone._breakers = self._breakers
         clone._budgets = self._budgets
         clone._inflight = self._inflight
+        clone._direct = self._direct
         return clone
 
     async def aclose(self) -> None:
@@ -313,6 +320,10 @@ class HttpFetcher:
         headers: Mapping[str, str],
         timeout: float,
     ) -> dict[str, Any]:
+        if self._direct is not None:
+            return await self._attempt_direct(
+                self._direct, service_name, url, payload, headers, timeout
+            )
         try:
             async with self._client.stream(
                 "POST",
@@ -338,6 +349,47 @@ class HttpFetcher:
                 f'Subgraph "{service_name}" is unreachable: {type(exc).__name__}.',
                 retryable=True,
             ) from exc
+        return _decode(service_name, status, content, self.max_response_depth)
+
+    async def _attempt_direct(
+        self,
+        transport: PoolTransport,
+        service_name: str,
+        url: str,
+        payload: bytes,
+        headers: Mapping[str, str],
+        timeout: float,
+    ) -> dict[str, Any]:
+        try:
+            status, content = await transport.post(
+                url,
+                headers.items(),
+                payload,
+                timeout=timeout,
+                max_bytes=self.max_response_bytes,
+            )
+        except ResponseTooLarge:
+            raise _too_large(service_name, self.max_response_bytes) from None
+        except httpx.TimeoutException as exc:
+            raise SubgraphFetchError(
+                service_name,
+                "SUBGRAPH_TIMEOUT",
+                f'Subgraph "{service_name}" did not answer within {timeout:g}s.',
+            ) from exc
+        except httpx.DecodingError as exc:
+            raise SubgraphFetchError(
+                service_name,
+                "SUBGRAPH_BAD_RESPONSE",
+                f'Subgraph "{service_name}" answered a body it did not encode validly.',
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise SubgraphFetchError(
+                service_name,
+                "SUBGRAPH_UNREACHABLE",
+                f'Subgraph "{service_name}" is unreachable: {type(exc).__name__}.',
+                retryable=True,
+            ) from exc
+        note_subgraph_status(status)
         return _decode(service_name, status, content, self.max_response_depth)
 
     async def _read(self, service_name: str, response: httpx.Response) -> bytes:
@@ -402,14 +454,28 @@ def _decode(service_name: str, status: int, content: bytes, max_depth: int) -> d
 def json_depth_exceeds(content: bytes, max_depth: int) -> bool:
     """Whether JSON text nests arrays and objects more than `max_depth` deep.
 
-    Measured on the bytes with C-speed passes (strip strings, keep brackets, running sum)
-    rather than a Python walk, so a 10 MB answer costs milliseconds, and before decoding, so
-    nothing recursive ever sees a deeper value.
+    Measured on the bytes with C-speed passes rather than a Python walk, and before decoding,
+    so nothing recursive ever sees a deeper value: drop escaped backslashes and quotes, keep
+    only brackets and quotes, drop what lies between quotes (string contents), then strip the
+    innermost bracket pairs once per level. Text that is not JSON is left to the decoder.
     """
-    brackets = _JSON_STRING.sub(b"", content).translate(None, _NOT_BRACKETS)
+    if b"\\" in content:
+        content = content.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = content.translate(_BRACKETS_ONLY, _NOT_STRUCTURE)
     if len(brackets) <= max_depth:
         return False
-    return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets))) > max_depth
+    if b'"' in brackets:
+        brackets = b"".join(brackets.split(b'"')[::2])
+    depth = 0
+    while brackets:
+        if depth >= max_depth:
+            return True
+        reduced = brackets.replace(b"[]", b"")  # one level: the innermost pairs
+        if len(reduced) == len(brackets):
+            return False  # unbalanced: not JSON, which decoding refuses
+        brackets = reduced
+        depth += 1
+    return False
 
 
 def _is_graphql_response(payload: dict[str, Any]) -> bool:

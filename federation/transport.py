@@ -17,18 +17,21 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+import zlib
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
 import httptools
 import httpx
 
-__all__ = ["PoolTransport"]
+__all__ = ["PoolTransport", "ResponseTooLarge"]
 
 #: (scheme, host, port)
 _Origin: TypeAlias = tuple[bytes, bytes, int]
 _Headers: TypeAlias = list[tuple[bytes, bytes]]
+#: The httpx request being served, for its exceptions; None on the lean `post` path.
+_Request: TypeAlias = httpx.Request | None
 
 #: Stop reading from the socket while this much of a body waits for its reader.
 _READ_HIGH_WATER = 256 * 1024
@@ -61,6 +64,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
         self._ssl_context = ssl_context
         self._clock = clock
         self._pools: dict[_Origin, _Pool] = {}
+        self._targets: dict[str, tuple[_Origin, bytes, bytes]] = {}
         self._closed = False
 
     def pool_sizes(self) -> dict[str, tuple[int, int]]:
@@ -71,35 +75,125 @@ class PoolTransport(httpx.AsyncBaseTransport):
         }
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._closed:
-            raise RuntimeError("PoolTransport is closed")
         url = request.url
         scheme = url.raw_scheme
         if scheme not in (b"http", b"https"):
             raise httpx.UnsupportedProtocol(f"Unsupported URL scheme {scheme!r}", request=request)
         port = url.port or (443 if scheme == b"https" else 80)
-        origin = (scheme, url.raw_host, port)
-        pool = self._pools.get(origin)
-        if pool is None:
-            pool = self._pools[origin] = _Pool(self, origin)
+        pool = self._pool((scheme, url.raw_host, port))
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         head = _request_head(request)
         chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
-        body: bytes | None = None
+        body: bytes | Any = request.stream
         if not chunked:
             body = b"".join([part async for part in request.stream])  # type: ignore[union-attr]
+        conn, status, headers = await self._exchange(pool, head, body, timeouts, request)
+        stream = _ResponseStream(conn, pool, timeouts.get("read"), request)
+        return httpx.Response(
+            status,
+            headers=headers,
+            stream=stream,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": b""},
+        )
+
+    async def post(
+        self,
+        url: str,
+        headers: Iterable[tuple[str, str]],
+        body: bytes,
+        *,
+        timeout: float | None,
+        max_bytes: int,
+    ) -> tuple[int, bytes]:
+        """POST `body` to `url` and read the whole answer: its status and (decompressed) body.
+
+        The lean path for a caller that needs neither streaming nor httpx's request and
+        response objects (no cookies, no redirects, no auth): the same pools and connections as
+        requests through the client. `timeout` bounds each step (connect, write, each read);
+        an answer larger than `max_bytes` raises `ResponseTooLarge`. Failures raise the httpx
+        exceptions the client would.
+        """
+        target = self._targets.get(url)
+        if target is None:
+            target = self._target(url)
+        origin, path, host = target
+        head = _post_head(path, host, headers, len(body))
+        timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+        pool = self._pool(origin)
+        conn, status, response_headers = await self._exchange(pool, head, body, timeouts, None)
+        declared = -1
+        encoding = b""
+        for name, value in response_headers:
+            lowered = name.lower()
+            if lowered == b"content-length" and value.isdigit():
+                declared = int(value)
+            elif lowered == b"content-encoding":
+                encoding = value.strip().lower()
+        try:
+            if declared > max_bytes:  # compressed bodies only grow: refuse before reading
+                raise ResponseTooLarge(max_bytes)
+            parts: list[bytes] = []
+            size = 0
+            while (part := await conn.receive_body(timeout, None)) is not None:
+                size += len(part)
+                if size > max_bytes:
+                    raise ResponseTooLarge(max_bytes)
+                parts.append(part)
+        except BaseException:
+            conn.close()
+            raise
+        if conn.finish():
+            pool.release(conn)
+        else:
+            conn.close()
+        content = parts[0] if len(parts) == 1 else b"".join(parts)
+        if encoding and encoding != b"identity":
+            content = _decompressed(content, encoding, max_bytes)
+        return status, content
+
+    def _target(self, url: str) -> tuple[_Origin, bytes, bytes]:
+        parsed = httpx.URL(url)
+        scheme = parsed.raw_scheme
+        if scheme not in (b"http", b"https"):
+            raise httpx.UnsupportedProtocol(f"Unsupported URL scheme {scheme!r}")
+        default = 443 if scheme == b"https" else 80
+        port = parsed.port or default
+        host = parsed.raw_host if port == default else b"%b:%d" % (parsed.raw_host, port)
+        if len(self._targets) >= 1024:
+            self._targets.clear()
+        target = self._targets[url] = ((scheme, parsed.raw_host, port), parsed.raw_path, host)
+        return target
+
+    def _pool(self, origin: _Origin) -> _Pool:
+        if self._closed:
+            raise RuntimeError("PoolTransport is closed")
+        pool = self._pools.get(origin)
+        if pool is None:
+            pool = self._pools[origin] = _Pool(self, origin)
+        return pool
+
+    async def _exchange(
+        self,
+        pool: _Pool,
+        head: bytes,
+        body: bytes | Any,
+        timeouts: Mapping[str, float | None],
+        request: _Request,
+    ) -> tuple[_Connection, int, _Headers]:
+        """Send one request and wait for its status and headers; the body follows on the
+        connection returned. A streamed `body` (not bytes) goes out chunked."""
         attempts = 0
         while True:
             conn = await pool.acquire(timeouts.get("pool"), timeouts.get("connect"), request)
             try:
-                if body is not None:
+                if isinstance(body, bytes):
                     await conn.send(head, body, timeouts.get("write"), request)
                 else:
-                    await conn.send_chunked(head, request.stream, timeouts.get("write"), request)
+                    await conn.send_chunked(head, body, timeouts.get("write"), request)
                 status, headers = await conn.receive_head(timeouts.get("read"), request)
             except _StaleConnection:
                 conn.close()
-                if body is None or attempts >= _STALE_RETRIES:
+                if not isinstance(body, bytes) or attempts >= _STALE_RETRIES:
                     raise httpx.RemoteProtocolError(
                         "Server disconnected without sending a response.", request=request
                     ) from None
@@ -108,13 +202,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
             except BaseException:
                 conn.close()
                 raise
-            stream = _ResponseStream(conn, pool, timeouts.get("read"), request)
-            return httpx.Response(
-                status,
-                headers=headers,
-                stream=stream,
-                extensions={"http_version": b"HTTP/1.1", "reason_phrase": b""},
-            )
+            return conn, status, headers
 
     async def aclose(self) -> None:
         self._closed = True
@@ -148,7 +236,49 @@ def _request_head(request: httpx.Request) -> bytes:
     for name, value in request.headers.raw:
         lines += (name, b": ", value, b"\r\n")
     lines.append(b"\r\n")
-    return b"".join(lines)
+    head = b"".join(lines)
+    _check_head(head, len(lines) // 4 - 1)
+    return head
+
+
+def _post_head(path: bytes, host: bytes, headers: Iterable[tuple[str, str]], length: int) -> bytes:
+    lines = [f"{name}: {value}\r\n" for name, value in headers]
+    head = b"POST %b HTTP/1.1\r\nhost: %b\r\ncontent-length: %d\r\n%b\r\n" % (
+        path,
+        host,
+        length,
+        "".join(lines).encode(),
+    )
+    _check_head(head, len(lines) + 2)
+    return head
+
+
+def _check_head(head: bytes, header_lines: int) -> None:
+    """Refuse a header name or value that would smuggle a line break into the request."""
+    if head.count(b"\n") != header_lines + 2 or head.count(b"\r") != header_lines + 2:
+        raise httpx.LocalProtocolError("Line breaks are not allowed in HTTP headers")
+
+
+class ResponseTooLarge(Exception):
+    """An answer grew past the `max_bytes` the caller accepts."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"The answer is larger than {max_bytes} bytes")
+        self.max_bytes = max_bytes
+
+
+def _decompressed(content: bytes, encoding: bytes, max_bytes: int) -> bytes:
+    if encoding not in (b"gzip", b"x-gzip", b"deflate"):
+        named = encoding.decode(errors="replace")
+        raise httpx.DecodingError(f"Unsupported content encoding {named}")
+    try:
+        decoder = zlib.decompressobj(wbits=zlib.MAX_WBITS | 32)  # gzip or zlib header
+        result = decoder.decompress(content, max_bytes + 1)
+    except zlib.error as exc:
+        raise httpx.DecodingError(f"Invalid {encoding.decode()} body: {exc}") from exc
+    if len(result) > max_bytes:
+        raise ResponseTooLarge(max_bytes)
+    return result
 
 
 class _StaleConnection(Exception):
@@ -169,7 +299,7 @@ class _Pool:
         return sum(1 for conn in self._idle if not conn.closed)
 
     async def acquire(
-        self, pool_timeout: float | None, connect_timeout: float | None, request: httpx.Request
+        self, pool_timeout: float | None, connect_timeout: float | None, request: _Request
     ) -> _Connection:
         idle = self._idle
         if idle:
@@ -200,7 +330,7 @@ class _Pool:
             self._slot_freed()
             raise
 
-    async def _wait(self, timeout: float | None, request: httpx.Request) -> _Connection | None:
+    async def _wait(self, timeout: float | None, request: _Request) -> _Connection | None:
         """An idle connection handed over, or None: a slot freed up, connect in it."""
         waiter: asyncio.Future[_Connection | None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
@@ -406,9 +536,9 @@ class _Connection(asyncio.Protocol):
             handle.cancel()
 
     async def send(
-        self, head: bytes, body: bytes, timeout: float | None, request: httpx.Request
+        self, head: bytes, body: bytes, timeout: float | None, request: _Request
     ) -> None:
-        self._start(head_only=request.method == "HEAD")
+        self._start(head_only=request is not None and request.method == "HEAD")
         transport = self._transport
         if transport is None or self.closed:
             raise self._dead(request)
@@ -420,9 +550,9 @@ class _Connection(asyncio.Protocol):
         await self._drained(timeout, request)
 
     async def send_chunked(
-        self, head: bytes, stream: Any, timeout: float | None, request: httpx.Request
+        self, head: bytes, stream: Any, timeout: float | None, request: _Request
     ) -> None:
-        self._start(head_only=request.method == "HEAD")
+        self._start(head_only=request is not None and request.method == "HEAD")
         if self._transport is None or self.closed:
             raise self._dead(request)
         self._transport.write(head)
@@ -441,12 +571,12 @@ class _Connection(asyncio.Protocol):
         self._new_response(head_only=head_only)
         self.in_use = True
 
-    def _dead(self, request: httpx.Request) -> Exception:
+    def _dead(self, request: _Request) -> Exception:
         if self.reused and not self._received:
             return _StaleConnection()
         return httpx.WriteError("Connection closed", request=request)
 
-    async def _drained(self, timeout: float | None, request: httpx.Request) -> None:
+    async def _drained(self, timeout: float | None, request: _Request) -> None:
         while self._write_paused and not self.closed:
             self._drain = asyncio.get_running_loop().create_future()
             try:
@@ -456,7 +586,7 @@ class _Connection(asyncio.Protocol):
                 raise httpx.WriteTimeout("Timed out writing", request=request) from None
 
     async def receive_head(
-        self, timeout: float | None, request: httpx.Request
+        self, timeout: float | None, request: _Request
     ) -> tuple[int, _Headers]:
         while not self._headers_done:
             if self._error is not None:
@@ -469,7 +599,7 @@ class _Connection(asyncio.Protocol):
             await self._wait(timeout, httpx.ReadTimeout)
         return self._status, self._headers
 
-    async def receive_body(self, timeout: float | None, request: httpx.Request) -> bytes | None:
+    async def receive_body(self, timeout: float | None, request: _Request) -> bytes | None:
         """The next part of the body, or None once it has all arrived."""
         while True:
             if self._chunks:
@@ -495,7 +625,7 @@ class _Connection(asyncio.Protocol):
             await self._wait(timeout, httpx.ReadTimeout)
 
     @staticmethod
-    def _located(error: Exception, request: httpx.Request) -> Exception:
+    def _located(error: Exception, request: _Request) -> Exception:
         if isinstance(error, _StaleConnection):
             return error
         if isinstance(error, httpx.RequestError):
@@ -530,7 +660,7 @@ class _ResponseStream(httpx.AsyncByteStream):
     """The body as it arrives; the connection goes back to the pool once it has all been read."""
 
     def __init__(
-        self, conn: _Connection, pool: _Pool, timeout: float | None, request: httpx.Request
+        self, conn: _Connection, pool: _Pool, timeout: float | None, request: _Request
     ) -> None:
         self._conn: _Connection | None = conn
         self._pool = pool

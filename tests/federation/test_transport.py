@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from federation.fetcher import HttpFetcher, SubgraphFetchError
-from federation.transport import PoolTransport
+from federation.transport import PoolTransport, ResponseTooLarge
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
@@ -349,3 +349,87 @@ async def test_fetcher_maps_a_dropped_connection_to_unreachable() -> None:
         finally:
             await fetcher.aclose()
     assert caught.value.code == "SUBGRAPH_UNREACHABLE"
+
+
+async def test_transport_post_reads_the_whole_answer_on_the_same_pool() -> None:
+    async with serving(answer(OK)) as server:
+        transport = PoolTransport()
+        async with client_for(transport) as client:
+            status, body = await transport.post(
+                server.url, [("x-member-id", "m1")], b"{}", timeout=5, max_bytes=100
+            )
+            assert (status, body) == (200, b"ok")
+            assert (await client.post(server.url, content=b"x")).content == b"ok"
+    assert server.connections == 1
+    head = server.requests[0].lower()
+    assert head.startswith(b"post /graphql http/1.1\r\n")
+    assert b"\r\nx-member-id: m1\r\n" in head
+    assert b"\r\ncontent-length: 2\r\n" in head
+
+
+async def test_transport_post_refuses_answers_past_max_bytes() -> None:
+    declared = b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n" + b"x" * 20
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n" + b"x" * 20
+    for reply in (declared, chunked + b"\r\n0\r\n\r\n"):
+        async with serving(answer(reply)) as server:
+            transport = PoolTransport()
+            with pytest.raises(ResponseTooLarge):
+                await transport.post(server.url, [], b"{}", timeout=5, max_bytes=10)
+            await transport.aclose()
+
+
+async def test_transport_post_decompresses_within_max_bytes() -> None:
+    body = gzip.compress(b"x" * 50)
+    zipped = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%b" % (
+        len(body),
+        body,
+    )
+    async with serving(answer(zipped)) as server:
+        transport = PoolTransport()
+        assert await transport.post(server.url, [], b"", timeout=5, max_bytes=50) == (
+            200,
+            b"x" * 50,
+        )
+        with pytest.raises(ResponseTooLarge):
+            await transport.post(server.url, [], b"", timeout=5, max_bytes=49)
+        await transport.aclose()
+    brotli = b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 2\r\n\r\nok"
+    async with serving(answer(brotli)) as server:
+        transport = PoolTransport()
+        with pytest.raises(httpx.DecodingError):
+            await transport.post(server.url, [], b"", timeout=5, max_bytes=50)
+        await transport.aclose()
+
+
+async def test_transport_refuses_line_breaks_in_headers() -> None:
+    async with serving(answer(OK)) as server:
+        transport = PoolTransport()
+        for name, value in (("x-a", "1\r\nx-injected: 1"), ("x-a\nb", "1")):
+            with pytest.raises(httpx.LocalProtocolError):
+                await transport.post(server.url, [(name, value)], b"", timeout=5, max_bytes=9)
+        await transport.aclose()
+    assert server.requests == []
+
+
+async def test_fetcher_maps_transport_failures_to_codes() -> None:
+    big = b'{"data":{"hello":"' + b"x" * 100 + b'"}}'
+    brotli = b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 2\r\n\r\nzz"
+    too_big = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%b" % (len(big), big)
+
+    async def stall(_number: int, _head: bytes, _body: bytes) -> bytes | None:
+        await asyncio.sleep(10)
+        return OK
+
+    for handler, options, code in (
+        (answer(too_big), {"max_response_bytes": 50}, "SUBGRAPH_RESPONSE_TOO_LARGE"),
+        (stall, {"timeout": 0.05}, "SUBGRAPH_TIMEOUT"),
+        (answer(brotli), {}, "SUBGRAPH_BAD_RESPONSE"),
+    ):
+        async with serving(handler) as server:
+            fetcher = HttpFetcher({"a": server.url}, **options)
+            try:
+                with pytest.raises(SubgraphFetchError) as caught:
+                    await fetcher.fetch("a", {"query": "mutation { hello }"})
+            finally:
+                await fetcher.aclose()
+        assert caught.value.code == code
