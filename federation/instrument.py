@@ -8,6 +8,7 @@ plan-on-request extension, whatever the fetcher is (HTTP, in-process, resilient)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast
@@ -59,12 +60,14 @@ class ObservedFetcher:
         body: Mapping[str, Any],
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Fetch through the wrapped fetcher inside a `subgraph.fetch` client span."""
+        """Fetch through the wrapped fetcher inside a `subgraph.fetch` client span (when spans
+        are recorded: see `Telemetry.records_spans`)."""
         observation = current_observation()
         node = current_node()
         attributes: dict[str, AttributeValue] = {ATTR_SUBGRAPH: service_name}
         if observation is not None:
             observation.subgraphs.add(service_name)
+        if observation is not None and self.telemetry.records_spans:
             for name, value in (
                 (ATTR_OPERATION_NAME, observation.operation_name),
                 (ATTR_OPERATION_TYPE, observation.operation_type),
@@ -77,8 +80,12 @@ class ObservedFetcher:
         started = clock()
         outcome: str = "ok"
         codes: tuple[str, ...] = ()
-        with self.telemetry.tracer.start_as_current_span(
-            SPAN_FETCH, kind=SpanKind.CLIENT, attributes=attributes
+        with (
+            self.telemetry.tracer.start_as_current_span(
+                SPAN_FETCH, kind=SpanKind.CLIENT, attributes=attributes
+            )
+            if self.telemetry.records_spans
+            else contextlib.nullcontext()
         ) as fetch_span:
             try:
                 # The transport (HttpFetcher) puts this span in the request's traceparent.
@@ -86,13 +93,15 @@ class ObservedFetcher:
             except SubgraphFetchError as error:
                 outcome, codes = "failed", (error.code,)
                 note_error(error.code, error.message, service=service_name)
-                fetch_span.set_attribute("error.type", error.code)
-                fetch_span.set_status(Status(StatusCode.ERROR, error.message))
+                if fetch_span is not None:
+                    fetch_span.set_attribute("error.type", error.code)
+                    fetch_span.set_status(Status(StatusCode.ERROR, error.message))
                 raise
             else:
                 errors = response.get("errors")
                 count = len(errors) if isinstance(errors, list) else 0
-                fetch_span.set_attribute(ATTR_ERROR_COUNT, count)
+                if fetch_span is not None:
+                    fetch_span.set_attribute(ATTR_ERROR_COUNT, count)
                 if count:
                     outcome, codes = "graphql_error", _codes(errors or [])
                     for raw, code in zip(errors or [], codes, strict=True):

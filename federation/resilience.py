@@ -16,6 +16,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal, TypeVar
 
 from graphql import GraphQLSyntaxError, Source, TokenKind
@@ -163,11 +164,12 @@ class RetryBudget:
         return True
 
 
+@lru_cache(maxsize=4096)
 def is_idempotent(query: str) -> bool:
     """Whether a subgraph operation may be retried or shared: a query, not a mutation.
 
     The planner sends one operation per fetch, so its first keyword decides. Anything we
-    cannot read counts as not idempotent, the safe side.
+    cannot read counts as not idempotent, the safe side. Cached: plans repeat their texts.
     """
     try:
         token = Lexer(Source(query)).advance()

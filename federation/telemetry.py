@@ -266,6 +266,10 @@ class Telemetry:
     ) -> None:
         self.config = config or TelemetryConfig()
         self._owns_tracer_provider = tracer_provider is None
+        #: Whether spans below the request's own are worth making: they go somewhere (an
+        #: exporter, or a provider passed in). Otherwise only the request span is made, for
+        #: the ids in logs and `traceparent`, and plan nodes and fetches cost no span.
+        self.records_spans = tracer_provider is not None or bool(self.config.trace_exports)
         self.tracer_provider = tracer_provider or build_tracer_provider(self.config)
         self.tracer: Tracer = self.tracer_provider.get_tracer("edgegraph")
         self.clock = clock
@@ -500,7 +504,7 @@ def current_node() -> FetchNode | FlattenNode | None:
 def span(name: str, attributes: Mapping[str, AttributeValue] | None = None) -> Iterator[None]:
     """A child span of the current one, when the request is observed; else nothing."""
     observation = _current.get()
-    if observation is None:
+    if observation is None or not observation.telemetry.records_spans:
         yield
         return
     with observation.telemetry.tracer.start_as_current_span(name, attributes=attributes):
@@ -510,23 +514,28 @@ def span(name: str, attributes: Mapping[str, AttributeValue] | None = None) -> I
 @contextlib.contextmanager
 def plan_node_span(node: PlanNode) -> Iterator[None]:
     """The span of one plan node; fetches below it know their node for the timings."""
-    kind = type(node).__name__.removesuffix("Node").lower()
-    attributes: dict[str, AttributeValue] = {}
-    if isinstance(node, FetchNode):
-        attributes[ATTR_SUBGRAPH] = node.service_name
-    elif isinstance(node, FlattenNode):
-        attributes[ATTR_SUBGRAPH] = node.node.service_name
-        attributes[ATTR_PLAN_PATH] = ".".join(node.path)
-    elif isinstance(node, ConditionNode):
-        attributes["graphql.plan.condition"] = node.condition
     observation = _current.get()
     if observation is not None and observation.plan_root is None:
         observation.plan_root = node
     token = _current_node.set(node) if isinstance(node, FetchNode | FlattenNode) else None
     try:
-        if isinstance(node, ParallelNode):
+        if observation is None or not observation.telemetry.records_spans:
+            yield
+            return
+        kind = type(node).__name__.removesuffix("Node").lower()
+        attributes: dict[str, AttributeValue] = {}
+        if isinstance(node, FetchNode):
+            attributes[ATTR_SUBGRAPH] = node.service_name
+        elif isinstance(node, FlattenNode):
+            attributes[ATTR_SUBGRAPH] = node.node.service_name
+            attributes[ATTR_PLAN_PATH] = ".".join(node.path)
+        elif isinstance(node, ConditionNode):
+            attributes["graphql.plan.condition"] = node.condition
+        elif isinstance(node, ParallelNode):
             attributes["graphql.plan.branches"] = len(node.nodes)
-        with span(SPAN_PLAN_NODE.format(kind=kind), attributes):
+        with observation.telemetry.tracer.start_as_current_span(
+            SPAN_PLAN_NODE.format(kind=kind), attributes=attributes
+        ):
             yield
     finally:
         if token is not None:
