@@ -7,7 +7,9 @@ the API schema hides; this pass drops what was not asked, orders keys as the que
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import builtins
+import weakref
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -42,6 +44,7 @@ from federation.types import JSONObject, ResponsePath
 __all__ = ["shape_response"]
 
 _Composite: TypeAlias = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
+_COMPOSITE_TYPES = (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)
 _SelectionSets: TypeAlias = tuple[SelectionSetNode, ...]
 
 
@@ -61,17 +64,91 @@ def shape_response(
     found while shaping (invalid `__typename` or enum values, nulls at non-null positions) follow.
     A null that bubbles up to the root makes `data` null.
     """
-    shaper = _Shaper(schema, fragments, variables, errors)
     root_type = schema.get_root_type(operation.operation)
     result: dict[str, Any]
     if data is None or root_type is None:
         result = {"data": None}
-    else:
-        root_sets: _SelectionSets = (operation.selection_set,)
-        result = {"data": shaper.complete_object(data, root_type, root_sets, [])}
+        if errors:
+            result["errors"] = list(errors)
+        return result
+    plans = _plans_for(schema, operation, fragments, variables)
+    shaper = _Shaper(schema, fragments, variables, errors, plans)
+    result = {"data": shaper.complete_object(data, root_type, plans.root, [])}
     if shaper.errors:
         result["errors"] = shaper.errors
     return result
+
+
+class _Plans:
+    """Field plans of one operation for one set of `@skip`/`@include` outcomes, kept across
+    requests: the walk over the client's selections happens once, not per request."""
+
+    __slots__ = ("by_sets", "root")
+
+    def __init__(self, operation: OperationDefinitionNode) -> None:
+        self.root: _SelectionSets = (operation.selection_set,)
+        # Keyed by id() of a selection-set tuple: the root above, or one held by a plan here.
+        self.by_sets: dict[tuple[int, str | None], list[_FieldPlan]] = {}
+
+
+class _Compiled:
+    __slots__ = ("fragments", "plans", "schema", "switches")
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        operation: OperationDefinitionNode,
+        fragments: Mapping[str, FragmentDefinitionNode],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        #: the variables that `@skip`/`@include` read: their values pick the plans
+        self.switches = tuple(sorted(_switch_variables(operation, fragments)))
+        self.plans: dict[tuple[Any, ...], _Plans] = {}
+
+
+_COMPILED: weakref.WeakKeyDictionary[OperationDefinitionNode, _Compiled] = (
+    weakref.WeakKeyDictionary()
+)
+#: Distinct `@skip`/`@include` outcomes kept per operation.
+_MAX_SWITCH_SETS = 64
+
+
+def _plans_for(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> _Plans:
+    compiled = _COMPILED.get(operation)
+    if compiled is None or compiled.schema is not schema or compiled.fragments is not fragments:
+        compiled = _COMPILED[operation] = _Compiled(schema, operation, fragments)
+    switches = tuple(variables.get(name) is True for name in compiled.switches)
+    plans = compiled.plans.get(switches)
+    if plans is None:
+        if len(compiled.plans) >= _MAX_SWITCH_SETS:
+            compiled.plans.clear()
+        plans = compiled.plans[switches] = _Plans(operation)
+    return plans
+
+
+def _switch_variables(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> set[str]:
+    names: set[str] = set()
+    pending: list[SelectionSetNode] = [operation.selection_set]
+    pending += [fragment.selection_set for fragment in fragments.values()]
+    while pending:
+        for selection in pending.pop().selections:
+            for directive in selection.directives or ():
+                if directive.name.value in ("skip", "include"):
+                    for argument in directive.arguments or ():
+                        if isinstance(argument.value, VariableNode):
+                            names.add(argument.value.name.value)
+            inner = getattr(selection, "selection_set", None)
+            if inner is not None:
+                pending.append(inner)
+    return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +162,10 @@ class _FieldPlan:
     scalar: bool  # a (non-null) scalar: copied as is, the common case worth a fast path
     selection_sets: _SelectionSets
     label: str  # "Type.field", for null errors
+    #: a scalar's check of its serialized value (None: anything passes, a custom scalar)...
+    valid: Callable[[Any], bool] | None
+    #: ...skipped for values of this Python type, which always pass
+    fast: builtins.type | None
 
 
 def _is_int(value: Any) -> bool:
@@ -103,6 +184,10 @@ _BUILTIN_SCALARS: dict[str, Any] = {
 }
 
 
+#: Python types that are always valid for a built-in scalar (Int needs its range checked).
+_ALWAYS_VALID: dict[str, type] = {"Float": float, "String": str, "Boolean": bool, "ID": str}
+
+
 def _is_valid_scalar(type_: GraphQLOutputType, value: Any) -> bool:
     if isinstance(type_, GraphQLNonNull):
         type_ = type_.of_type
@@ -113,7 +198,15 @@ def _is_valid_scalar(type_: GraphQLOutputType, value: Any) -> bool:
 class _Shaper:
     """Per-call state: the error list and a cache of field plans (the query repeats per item)."""
 
-    __slots__ = ("_error_prefixes", "_fragments", "_plans", "_schema", "_variables", "errors")
+    __slots__ = (
+        "_error_prefixes",
+        "_fragments",
+        "_plans",
+        "_runtimes",
+        "_schema",
+        "_variables",
+        "errors",
+    )
 
     def __init__(
         self,
@@ -121,6 +214,7 @@ class _Shaper:
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: Mapping[str, Any],
         errors: list[JSONObject],
+        plans: _Plans,
     ) -> None:
         self._schema = schema
         self._fragments = fragments
@@ -132,9 +226,8 @@ class _Shaper:
             path = error.get("path")
             if isinstance(path, list):
                 self._add_prefixes(path)
-        # Keyed by id() of a selection-set tuple; the tuples live in the cached plans (or the
-        # caller's frame for the root), so their ids stay unique for the whole call.
-        self._plans: dict[tuple[int, str | None], list[_FieldPlan]] = {}
+        self._plans = plans.by_sets
+        self._runtimes: dict[tuple[str, str], GraphQLObjectType | None] = {}
 
     def complete_object(
         self,
@@ -154,41 +247,69 @@ class _Shaper:
             # An @interfaceObject subgraph answers with the interface's own name: the concrete
             # type is unknown, which matters only if the client asks for it (see _plan).
             if typename is not None and typename != type_.name:
-                found = self._schema.type_map.get(typename) if isinstance(typename, str) else None
-                if not isinstance(found, GraphQLObjectType) or not self._schema.is_sub_type(
-                    type_, found
-                ):
+                runtime = self._runtime(type_, typename)
+                if runtime is None:
                     self._error(
                         f'Abstract type "{type_.name}" must resolve to an Object type at runtime'
                         f' for field "{label}". Received "{typename}".',
                         path,
                     )
                     return None
-                runtime = found
         out: JSONObject = {}
         nulled = False
         for plan in self._plan(sets, runtime, type_):
-            path.append(plan.key)
-            if plan.is_typename:
-                result: Any = runtime.name if runtime is not None else None
+            key = plan.key
+            if plan.scalar:
+                # The common case, without touching `path` unless something is wrong.
+                result: Any = value.get(key)
                 if result is None:
-                    self._null_error(path, plan.label)
-            elif plan.scalar:
-                result = value.get(plan.key)
-                if result is not None and not _is_valid_scalar(plan.type, result):
-                    self._invalid(plan.label, path)
+                    if plan.non_null:
+                        self._null_error([*path, key], plan.label)
+                        nulled = True  # keep going: siblings may report their own errors
+                elif (
+                    plan.valid is not None
+                    and type(result) is not plan.fast
+                    and not plan.valid(result)
+                ):
+                    self._invalid(plan.label, [*path, key])
                     result = None
-                if result is None and plan.non_null:
+                    if plan.non_null:
+                        self._null_error([*path, key], plan.label)
+                        nulled = True
+                out[key] = result
+                continue
+            path.append(key)
+            if plan.is_typename:
+                result = runtime.name if runtime is not None else None
+                if result is None:
                     self._null_error(path, plan.label)
             else:
                 result = self._complete(
-                    value.get(plan.key), plan.type, plan.selection_sets, path, plan.label
+                    value.get(key), plan.type, plan.selection_sets, path, plan.label
                 )
             path.pop()
             if result is None and plan.non_null:
-                nulled = True  # keep going: siblings may still report their own errors
-            out[plan.key] = result
+                nulled = True
+            out[key] = result
         return None if nulled else out
+
+    def _runtime(
+        self, type_: GraphQLInterfaceType | GraphQLUnionType, typename: Any
+    ) -> GraphQLObjectType | None:
+        """The object type an abstract-typed value names, if it is one of `type_`'s."""
+        if not isinstance(typename, str):
+            return None
+        cache_key = (type_.name, typename)
+        if cache_key in self._runtimes:
+            return self._runtimes[cache_key]
+        found = self._schema.type_map.get(typename)
+        runtime = (
+            found
+            if isinstance(found, GraphQLObjectType) and self._schema.is_sub_type(type_, found)
+            else None
+        )
+        self._runtimes[cache_key] = runtime
+        return runtime
 
     def _complete(
         self,
@@ -210,11 +331,18 @@ class _Shaper:
                 return self._invalid(label, path)
             item_type = type_.of_type
             item_non_null = isinstance(item_type, GraphQLNonNull)
+            inner = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+            composite = isinstance(inner, _COMPOSITE_TYPES)
             items: list[Any] = []
             nulled = False
             for index, item in enumerate(value):
                 path.append(index)
-                completed = self._complete(item, item_type, sets, path, label)
+                if composite and type(item) is dict:
+                    completed = self.complete_object(item, inner, sets, path, label)
+                    if completed is None and item_non_null:
+                        self._null_error(path, label)
+                else:
+                    completed = self._complete(item, item_type, sets, path, label)
                 path.pop()
                 nulled = nulled or (item_non_null and completed is None)
                 items.append(completed)
@@ -225,7 +353,7 @@ class _Shaper:
             shown = orjson.dumps(value).decode()
             self._error(f'Enum "{type_.name}" cannot represent value: {shown}', path)
             return None
-        if isinstance(type_, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+        if isinstance(type_, _COMPOSITE_TYPES):
             if not isinstance(value, dict):
                 return self._invalid(label, path)
             return self.complete_object(value, type_, sets, path, label)
@@ -254,15 +382,18 @@ class _Shaper:
             named = field_def.type
             if isinstance(named, GraphQLNonNull):
                 named = named.of_type
+            scalar_name = named.name if isinstance(named, GraphQLScalarType) else ""
             plans.append(
                 _FieldPlan(
                     key=key,
                     is_typename=name == "__typename",
                     type=field_def.type,
                     non_null=isinstance(field_def.type, GraphQLNonNull),
-                    scalar=isinstance(named, GraphQLScalarType),
+                    scalar=isinstance(named, GraphQLScalarType) and name != "__typename",
                     selection_sets=sub_sets,
                     label=f"{parent.name}.{name}",
+                    valid=_BUILTIN_SCALARS.get(scalar_name),
+                    fast=_ALWAYS_VALID.get(scalar_name),
                 )
             )
         self._plans[cache_key] = plans

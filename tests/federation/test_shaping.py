@@ -258,3 +258,45 @@ def test_shape_response_wrong_shape_is_an_error() -> None:
     result = shape("{ product(id: 1) { tags } }", {"product": {"tags": "a"}})
     assert result["data"] == {"product": {"tags": None}}
     assert result["errors"][0]["path"] == ["product", "tags"]
+
+
+def test_shape_response_plans_kept_per_operation_follow_skip_and_include() -> None:
+    document = parse(
+        "query ($on: Boolean!) { product(id: 1) { id name @include(if: $on) ...F } }"
+        " fragment F on Product { sku @skip(if: $on) }"
+    )
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    data = {"product": {"id": "1", "name": "n", "sku": "s", "__typename": "Product"}}
+
+    def run(on: bool) -> dict[str, Any]:
+        return shape_response(
+            schema=SCHEMA,
+            operation=operation,
+            fragments=fragments,
+            variables={"on": on},
+            data=data,
+            errors=[],
+        )
+
+    for _ in range(2):  # the second round answers from the plans the first one kept
+        assert run(True) == {"data": {"product": {"id": "1", "name": "n"}}}
+        assert run(False) == {"data": {"product": {"id": "1", "sku": "s"}}}
+
+
+def test_shape_response_invalid_scalars_fast_and_slow_paths() -> None:
+    query = "{ product(id: 1) { id name sku variants { size } } }"
+    data = {"product": {"id": 7, "name": 3, "sku": None, "variants": [{"size": 2**40}]}}
+    result = shape(query, data)
+    assert result["data"] == {"product": None}
+    assert [(e["path"], e["message"]) for e in result["errors"]] == [
+        (["product", "name"], 'Subgraph returned an invalid value for field "Product.name".'),
+        (["product", "sku"], "Cannot return null for non-nullable field Product.sku."),
+        (
+            ["product", "variants", 0, "size"],
+            'Subgraph returned an invalid value for field "Variant.size".',
+        ),
+    ]
