@@ -183,6 +183,7 @@ def create_app(
                 plan_cache_size=config.graphql.plan_cache_size,
                 limits=limits,
                 mask_subgraph_errors=config.graphql.mask_errors,
+                dedupe_inbound=resilience.dedupe_inbound,
             )
 
         def publish(engine: Engine) -> None:

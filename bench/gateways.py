@@ -38,17 +38,17 @@ class Gateway:
     describe: Callable[[], str]
 
 
-def _edgegraph(supergraph: Path, port: int, _dedupe: bool, _headers: Sequence[str]) -> Launch:
+def _edgegraph(supergraph: Path, port: int, dedupe: bool, _headers: Sequence[str]) -> Launch:
     # edgegraph's default config forwards the demo's x-member-id to subgraphs.
     command: tuple[str, ...] = (sys.executable, "-m", "bench.serve_edgegraph")
-    command += ("--supergraph", str(supergraph))
+    command += ("--supergraph", str(supergraph), "--dedupe", "on" if dedupe else "off")
     command += ("--port", str(port), "--loop", best_loop(), "--http", best_http())
     return Launch(command, REPO_ROOT, clean_env())
 
 
-def _edgegraph_plain(supergraph: Path, port: int, _dedupe: bool, _headers: Sequence[str]) -> Launch:
+def _edgegraph_plain(supergraph: Path, port: int, dedupe: bool, _headers: Sequence[str]) -> Launch:
     command: tuple[str, ...] = (sys.executable, "-m", "bench.serve_edgegraph")
-    command += ("--supergraph", str(supergraph))
+    command += ("--supergraph", str(supergraph), "--dedupe", "on" if dedupe else "off")
     command += ("--port", str(port), "--loop", "asyncio", "--http", "h11")
     return Launch(command, REPO_ROOT, clean_env())
 
@@ -79,7 +79,10 @@ GATEWAYS = {
     "edgegraph": Gateway(
         name="edgegraph",
         needs_npm=False,
-        dedupe_note="not implemented yet: runs the same in both settings",
+        dedupe_note=(
+            "[resilience] dedupe_inbound (identical in-flight client queries share one "
+            "execution) + dedupe (identical in-flight subgraph fetches share one call)"
+        ),
         launch=_edgegraph,
         describe=_edgegraph_describe,
     ),
@@ -87,7 +90,7 @@ GATEWAYS = {
     "edgegraph-plain": Gateway(
         name="edgegraph-plain",
         needs_npm=False,
-        dedupe_note="not implemented yet: runs the same in both settings",
+        dedupe_note="as edgegraph",
         launch=_edgegraph_plain,
         describe=lambda: "uvicorn, 1 worker, loop=asyncio, http=h11",
     ),

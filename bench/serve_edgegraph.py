@@ -1,6 +1,7 @@
 """Serve the edgegraph gateway for the benchmark: one uvicorn worker, chosen loop and HTTP parser.
 
     python -m bench.serve_edgegraph --supergraph FILE --port N [--loop uvloop] [--http httptools]
+        [--dedupe on|off]
 
 This is `edgegraph serve` with uvicorn's loop and HTTP implementation made explicit, so the report
 can say which ones ran; the app is the one `gateway.create_app` builds.
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import uvicorn
 
+from federation.resilience import Resilience
 from federation.supergraph import load_supergraph
 from gateway import create_app
 
@@ -37,8 +39,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--loop", default=best_loop(), choices=("asyncio", "uvloop"))
     parser.add_argument("--http", default=best_http(), choices=("h11", "httptools"))
+    parser.add_argument(
+        "--dedupe",
+        default="off",
+        choices=("on", "off"),
+        help="in-flight deduplication of client requests (inbound) and subgraph fetches "
+        "(outbound), both on or both off",
+    )
     args = parser.parse_args(argv)
-    app = create_app(load_supergraph(Path(args.supergraph).read_text()))
+    dedupe = args.dedupe == "on"
+    resilience = Resilience(dedupe=dedupe, dedupe_inbound=dedupe)
+    app = create_app(load_supergraph(Path(args.supergraph).read_text()), resilience=resilience)
     uvicorn.run(
         app,
         host="127.0.0.1",

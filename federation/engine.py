@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -34,6 +35,7 @@ from federation.operation import (
 )
 from federation.plan import QueryPlan
 from federation.planner import QueryPlanner
+from federation.resilience import InflightDeduper
 from federation.shaping import shape_response
 from federation.supergraph import Supergraph
 from federation.telemetry import SPAN_PLAN, note_operation, note_plan_cache, note_request, span
@@ -107,6 +109,7 @@ class Engine:
         plan_cache_size: int = 1000,
         limits: Limits | None = None,
         mask_subgraph_errors: bool = False,
+        dedupe_inbound: bool = False,
     ) -> None:
         self.supergraph = supergraph
         self.fetcher = fetcher
@@ -122,6 +125,8 @@ class Engine:
             for name, named in supergraph.schema.type_map.items()
             if is_abstract_type(named)
         }
+        #: With `dedupe_inbound`, identical queries in flight at once share one execution.
+        self.inflight = InflightDeduper() if dedupe_inbound else None
 
     async def execute(
         self,
@@ -131,7 +136,48 @@ class Engine:
         *,
         headers: Mapping[str, str] | None = None,
     ) -> EngineResult:
-        """Run one client operation and return its response."""
+        """Run one client operation and return its response.
+
+        With inbound dedupe on, a query identical to one in flight (text, operation name,
+        variables, forwarded headers) waits for that one's answer instead of running again; the
+        shared body is then the same object for every caller, to be treated as read-only.
+        """
+        key = self._inflight_key(query, operation_name, variables, headers)
+        if key is None or self.inflight is None:
+            return await self._execute(query, operation_name, variables, headers=headers)
+        result, _shared = await self.inflight.run(
+            key, lambda: self._execute(query, operation_name, variables, headers=headers)
+        )
+        return result
+
+    def _inflight_key(
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[Any, ...] | None:
+        """The sharing key of a query, or None for what must run on its own (mutations, and
+        anything that does not prepare: the execution reports it)."""
+        if self.inflight is None:
+            return None
+        try:
+            if self.operations.prepare(query, operation_name).operation_type != "query":
+                return None
+            encoded = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
+        except (OperationError, TypeError):
+            return None
+        forwarded = tuple(sorted((headers or {}).items()))
+        return (query, operation_name, encoded, forwarded)
+
+    async def _execute(
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        *,
+        headers: Mapping[str, str] | None,
+    ) -> EngineResult:
         note_request(query, operation_name, variables)
         refused = check_variables(variables, self.limits)
         if refused is not None:

@@ -56,6 +56,9 @@ class Resilience:
     retry_backoff: float = 0.02
     #: identical in-flight queries to one subgraph share one fetch
     dedupe: bool = True
+    #: identical in-flight client queries (same text, operation name, variables and forwarded
+    #: headers) share one execution and its answer
+    dedupe_inbound: bool = False
 
     def __post_init__(self) -> None:
         if self.failure_threshold is not None and self.failure_threshold < 1:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from strawberry.asgi import GraphQL
@@ -77,3 +79,62 @@ async def test_engine_root_typename_needs_no_fetch() -> None:
         result = await engine.execute("{ __typename kind: __typename }")
         assert result.body == {"data": {"__typename": "Query", "kind": "Query"}}
         assert reached == []
+
+
+class _GatedFetcher:
+    """Answers `{ topProducts { name } }`-style root fetches once released; counts fetches."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.release = asyncio.Event()
+
+    async def fetch(
+        self, service_name: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        self.calls += 1
+        await self.release.wait()
+        return {"data": {"topProducts": [{"name": f"p{self.calls}"}]}}
+
+
+async def test_engine_inbound_dedupe_shares_identical_queries_in_flight() -> None:
+    supergraph = load_supergraph(fixture_cases.supergraph_sdl("entity_join"))
+    fetcher = _GatedFetcher()
+    engine = Engine(supergraph, fetcher, dedupe_inbound=True)
+    query = "query Q($n: Int) { topProducts(first: $n) { name } }"
+    calls = [
+        engine.execute(query, None, {"n": 1}, headers={"x-member-id": "m1"}),
+        engine.execute(query, None, {"n": 1}, headers={"x-member-id": "m1"}),
+        engine.execute(query, "Q", {"n": 1}, headers={"x-member-id": "m1"}),
+        engine.execute(query, None, {"n": 2}, headers={"x-member-id": "m1"}),
+        engine.execute(query, None, {"n": 1}, headers={"x-member-id": "m2"}),
+    ]
+    running = asyncio.gather(*calls)
+    await asyncio.sleep(0.01)
+    fetcher.release.set()
+    results = await running
+    # The first two share; the operation name, variables and headers each make a difference.
+    assert fetcher.calls == 4
+    assert results[0].body is results[1].body
+    assert len({id(result.body) for result in results}) == 4
+    assert engine.inflight is not None and engine.inflight.shared == 1 and len(engine.inflight) == 0
+    await engine.execute(query, None, {"n": 1}, headers={"x-member-id": "m1"})
+    assert fetcher.calls == 5  # nothing is cached past the shared execution
+
+
+async def test_engine_inbound_dedupe_is_off_by_default_and_never_shares_mutations() -> None:
+    supergraph = load_supergraph(fixture_cases.supergraph_sdl("entity_join"))
+    query = "{ topProducts { name } }"
+    for engine, expected in (
+        (Engine(supergraph, _GatedFetcher()), 2),
+        (Engine(supergraph, _GatedFetcher(), dedupe_inbound=True), 1),
+    ):
+        fetcher = engine.fetcher
+        assert isinstance(fetcher, _GatedFetcher)
+        running = asyncio.gather(engine.execute(query), engine.execute(query))
+        await asyncio.sleep(0.01)
+        fetcher.release.set()
+        await running
+        assert fetcher.calls == expected
+    engine = Engine(supergraph, _GatedFetcher(), dedupe_inbound=True)
+    assert engine._inflight_key("mutation { x }", None, None, None) is None
+    assert engine._inflight_key("{ nope", None, None, None) is None
