@@ -104,9 +104,8 @@ def project(
         return None
     # An entity fetch's inputs are one fragment per entity type; an object of any other type
     # (a Song in a list of Books and Songs) is not a target of this fetch.
-    if all(isinstance(s, InputFragment) for s in requires) and not any(
-        is_subtype(typename, s.type_condition) for s in requires if isinstance(s, InputFragment)
-    ):
+    conditions = _fragment_conditions(requires)
+    if conditions is not None and not any(is_subtype(typename, c) for c in conditions):
         return None
     representation: Representation = {"__typename": typename}
     try:
@@ -114,6 +113,24 @@ def project(
     except _Missing:
         return None
     return representation
+
+
+#: requires tuple id -> (the tuple, its fragments' type conditions or None when not all of its
+#: selections are fragments). Requires live in cached plans: one computation per plan.
+_CONDITIONS: dict[int, tuple[tuple[InputSelection, ...], tuple[str, ...] | None]] = {}
+
+
+def _fragment_conditions(requires: tuple[InputSelection, ...]) -> tuple[str, ...] | None:
+    entry = _CONDITIONS.get(id(requires))
+    if entry is not None and entry[0] is requires:
+        return entry[1]
+    conditions: tuple[str, ...] | None = None
+    if all(isinstance(s, InputFragment) for s in requires):
+        conditions = tuple(s.type_condition for s in requires if isinstance(s, InputFragment))
+    if len(_CONDITIONS) >= 4096:
+        _CONDITIONS.clear()
+    _CONDITIONS[id(requires)] = (requires, conditions)
+    return conditions
 
 
 def _project_into(
