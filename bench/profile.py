@@ -1,11 +1,16 @@
-"""Where edgegraph's time goes in one request of scenario 2, sampled with pyinstrument under load.
+"""Where edgegraph's time goes in one request of scenario 2, sampled under load.
 
-    python -m bench.profile [--seconds 20] [--out bench/results/profile.json]
+    python -m bench.profile [--sampler py-spy|pyinstrument] [--seconds 20] [--out FILE]
 
-Needs `pyinstrument` in the venv (a developer tool, not a project dependency:
-`.venv/bin/pip install pyinstrument`). Starts scenario 2's subgraphs and edgegraph under
-`python -m pyinstrument`, puts wrk load on it, stops it with SIGINT so pyinstrument writes its
-frame tree, then sums the samples per stage of a request and prints the table.
+Needs the sampler in the venv (developer tools, not project dependencies:
+`.venv/bin/pip install py-spy pyinstrument`). Starts scenario 2's subgraphs and edgegraph, puts
+wrk load on it and sums the samples per stage of a request:
+
+- `py-spy` (the default) samples the running gateway from outside (`py-spy record --raw`),
+  which costs it almost nothing, so the shares are those of an unprofiled run;
+- `pyinstrument` runs the gateway under `python -m pyinstrument` and stops it with SIGINT so it
+  writes its frame tree; its in-process sampling slows deep Python call chains more than C
+  code, so it overstates pure-Python stages.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +30,7 @@ from bench.load import request_files, run_wrk
 from bench.processes import clean_env, running
 from bench.scenarios import BENCH_DIR, REPO_ROOT, SCENARIOS
 
-__all__ = ["STAGES", "main", "stage_of", "stage_times"]
+__all__ = ["STAGES", "collapsed_stage_times", "main", "stage_of", "stage_times"]
 
 PORT = 4400
 
@@ -100,6 +105,23 @@ def stage_times(profile: dict[str, Any]) -> dict[str, float]:
     return totals
 
 
+def collapsed_stage_times(lines: Iterable[str], interval: float) -> dict[str, float]:
+    """Seconds per stage in py-spy's raw output: one `frame;frame;... count` line per stack,
+    root first, each frame `function (path:line)`."""
+    totals: dict[str, float] = {}
+    for line in lines:
+        stack, _, count = line.rstrip().rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        stage = OTHER
+        for frame in stack.split(";"):
+            function, _, where = frame.partition(" (")
+            path = where.rsplit(":", 1)[0]
+            stage = stage_of(path, function.rsplit(".", 1)[-1], stage)
+        totals[stage] = totals.get(stage, 0.0) + int(count) * interval
+    return totals
+
+
 def _table(totals: dict[str, float], requests: int) -> str:
     busy = {stage: 0.0 for stage, _, _ in STAGES}
     busy.update({stage: s for stage, s in totals.items() if stage != IDLE})
@@ -117,16 +139,21 @@ def _table(totals: dict[str, float], requests: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sampler", choices=("py-spy", "pyinstrument"), default="py-spy")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--interval", type=float, default=0.001, help="sampling interval, s")
-    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "profile.json")
+    parser.add_argument("--out", type=Path, default=None, help="the sampler's raw output")
     args = parser.parse_args(argv)
+    if args.sampler == "py-spy":
+        out = args.out or BENCH_DIR / "results" / "profile.txt"
+        return _py_spy(out, args.seconds, args.connections, args.interval)
+    out = args.out or BENCH_DIR / "results" / "profile.json"
     scenario = SCENARIOS["guild"]()
-    log_dir = args.out.parent / "logs"
+    log_dir = out.parent / "logs"
     launch = (
         sys.executable, "-m", "pyinstrument", "-i", str(args.interval), "-r", "json",
-        "-o", str(args.out), "-m", "bench.serve_edgegraph",
+        "-o", str(out), "-m", "bench.serve_edgegraph",
         "--supergraph", str(scenario.supergraph), "--port", str(PORT),
     )  # fmt: skip
     sub = scenario.subgraphs
@@ -149,10 +176,46 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("edgegraph did not stop after SIGINT", file=sys.stderr)
             return 1
     time.sleep(0.2)
-    profile = json.loads(args.out.read_text())
+    profile = json.loads(out.read_text())
     # Warm-up requests were sampled too; count them with the measured ones.
     requests = load.requests + _warmup_requests(load.throughput)
     print(_table(stage_times(profile), requests))
+    return 0
+
+
+def _py_spy(out: Path, seconds: float, connections: int, interval: float) -> int:
+    scenario = SCENARIOS["guild"]()
+    log_dir = out.parent / "logs"
+    launch = (
+        sys.executable, "-m", "bench.serve_edgegraph",
+        "--supergraph", str(scenario.supergraph), "--port", str(PORT),
+    )  # fmt: skip
+    py_spy = Path(sys.executable).with_name("py-spy")
+    sub = scenario.subgraphs
+    with (
+        running("profile-subgraphs", sub.command, port=sub.ports[0], log_dir=log_dir),
+        running(
+            "profile-edgegraph", launch, port=PORT, log_dir=log_dir, cwd=REPO_ROOT, env=clean_env()
+        ) as gateway,  # fmt: skip
+        request_files([("/graphql", body) for body in scenario.requests]) as script_args,
+    ):
+        run_wrk(port=PORT, script_args=script_args, seconds=5, connections=connections)
+        rate = str(round(1 / interval))
+        duration = str(round(seconds))
+        sampler = subprocess.Popen(
+            [str(py_spy), "record", "-p", str(gateway.pid), "-r", rate, "-d", duration,
+             "-f", "raw", "-o", str(out), "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        load = run_wrk(
+            port=PORT, script_args=script_args, seconds=round(seconds), connections=connections
+        )
+        if sampler.wait(60) != 0:
+            print("py-spy failed (is it installed in the venv?)", file=sys.stderr)
+            return 1
+    with out.open(errors="replace") as lines:
+        totals = collapsed_stage_times(lines, interval)
+    print(_table(totals, load.requests))
     return 0
 
 
