@@ -161,7 +161,7 @@ async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
         paths_of.setdefault(index, []).append(path)
     errors = _errors_of(response)
     for error in errors:
-        state.errors.extend(_entity_errors(error, node.service_name, paths_of, mapped))
+        state.errors.extend(_entity_errors(error, node.service_name, paths_of))
 
     data = response.get("data")
     entities = data.get("_entities") if isinstance(data, dict) else None
@@ -249,7 +249,6 @@ def _entity_errors(
     error: Any,
     service_name: str,
     paths_of: Mapping[int, list[ResponsePath]],
-    mapped: list[_Mapped],
 ) -> list[JSONObject]:
     path = error.get("path") if isinstance(error, dict) else None
     if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities":
