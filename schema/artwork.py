@@ -14,7 +14,14 @@ from strawberry.types import Info
 from federation.telemetry import Telemetry
 from resolvers.artwork import MAX_WIDTH, MIN_WIDTH, ArtworkKey, ArtworkLoaders, ArtworkRecord
 from resolvers.http import DEFAULT_TIMEOUT
-from schema.common import FEDERATION_VERSION, Context, create_subgraph_app, field, serve
+from schema.common import (
+    FEDERATION_VERSION,
+    Context,
+    create_subgraph_app,
+    field,
+    operation_caches,
+    serve,
+)
 
 __all__ = ["create_app", "main", "schema"]
 
@@ -78,7 +85,9 @@ class Title:
         return None if record is None else Artwork.from_record(record)
 
 
-schema = strawberry.federation.Schema(types=[Title, Artwork], federation_version=FEDERATION_VERSION)
+schema = strawberry.federation.Schema(
+    types=[Title, Artwork], federation_version=FEDERATION_VERSION, extensions=operation_caches()
+)
 
 
 def create_app(

@@ -21,7 +21,14 @@ from resolvers.catalog import (
     TitleRecord,
 )
 from resolvers.http import DEFAULT_TIMEOUT
-from schema.common import FEDERATION_VERSION, Context, create_subgraph_app, field, serve
+from schema.common import (
+    FEDERATION_VERSION,
+    Context,
+    create_subgraph_app,
+    field,
+    operation_caches,
+    serve,
+)
 
 __all__ = ["create_app", "main", "schema"]
 
@@ -188,7 +195,9 @@ class Query:
         return results
 
 
-schema = strawberry.federation.Schema(query=Query, federation_version=FEDERATION_VERSION)
+schema = strawberry.federation.Schema(
+    query=Query, federation_version=FEDERATION_VERSION, extensions=operation_caches()
+)
 
 
 def create_app(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 import httpx
+import orjson
 import strawberry
 import uvicorn
 from starlette.applications import Starlette
@@ -18,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.federation.params import (
     FederationFieldParams,
     process_federation_field_directives,
@@ -39,6 +41,7 @@ __all__ = [
     "create_subgraph_app",
     "field",
     "mutation",
+    "operation_caches",
     "serve",
 ]
 
@@ -50,6 +53,24 @@ FEDERATION_VERSION: Final = "2.7"
 
 #: The request header that names the signed-in member (set by the gateway).
 MEMBER_HEADER = "x-member-id"
+
+
+#: Distinct operation texts whose parse and validation each subgraph keeps. A gateway sends a
+#: few texts over and over (entity fetches differ only in their variables), so the hit rate is
+#: near 100%; the bound keeps a client sending unique texts from growing memory.
+OPERATION_CACHE_SIZE: Final = 1024
+
+
+def operation_caches() -> list[Callable[[], SchemaExtension]]:
+    """Schema extensions that parse and validate each operation text once per process.
+
+    Without them strawberry re-validates every request; under gateway load that was a third
+    of a subgraph's CPU (measured with py-spy on the benchmark's demo scenario).
+    """
+    return [
+        lambda: ParserCache(maxsize=OPERATION_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=OPERATION_CACHE_SIZE),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +155,13 @@ class _SubgraphGraphQL(GraphQL[Context[L], None]):
         return Context(
             request=request, loaders=self.loaders(self.backend.get()), member_id=member_id
         )
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: a large entity answer is encoded several times faster than with json.dumps.
+        return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -16,7 +16,15 @@ from strawberry.types import Info
 from federation.telemetry import Telemetry
 from resolvers.http import DEFAULT_TIMEOUT
 from resolvers.members import MemberRecord, MembersLoaders, change_my_list
-from schema.common import FEDERATION_VERSION, Context, create_subgraph_app, field, mutation, serve
+from schema.common import (
+    FEDERATION_VERSION,
+    Context,
+    create_subgraph_app,
+    field,
+    mutation,
+    operation_caches,
+    serve,
+)
 
 __all__ = ["create_app", "main", "schema"]
 
@@ -124,7 +132,10 @@ async def _change(info: MembersInfo, change: MyListInput, *, add: bool) -> Membe
 
 
 schema = strawberry.federation.Schema(
-    query=Query, mutation=Mutation, federation_version=FEDERATION_VERSION
+    query=Query,
+    mutation=Mutation,
+    federation_version=FEDERATION_VERSION,
+    extensions=operation_caches(),
 )
 
 

@@ -17,7 +17,14 @@ from federation.telemetry import Telemetry
 from resolvers.batching import PageKey, check_range
 from resolvers.http import DEFAULT_TIMEOUT
 from resolvers.ratings import RatingsLoaders, ReviewRecord, rating_badge
-from schema.common import FEDERATION_VERSION, Context, create_subgraph_app, field, serve
+from schema.common import (
+    FEDERATION_VERSION,
+    Context,
+    create_subgraph_app,
+    field,
+    operation_caches,
+    serve,
+)
 
 __all__ = ["create_app", "main", "schema"]
 
@@ -141,7 +148,9 @@ class Title:
 
 
 schema = strawberry.federation.Schema(
-    types=[Title, Review, Member], federation_version=FEDERATION_VERSION
+    types=[Title, Review, Member],
+    federation_version=FEDERATION_VERSION,
+    extensions=operation_caches(),
 )
 
 
