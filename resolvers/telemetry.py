@@ -43,6 +43,8 @@ def traced_batch(
 
     async def batch(keys: list[K]) -> list[V]:
         telemetry.record_batch(loader, len(keys))
+        if not telemetry.records_spans:  # no span goes anywhere: skip making one
+            return await load(keys)
         attributes: dict[str, AttributeValue] = {ATTR_LOADER: loader, ATTR_BATCH_SIZE: len(keys)}
         with telemetry.tracer.start_as_current_span(SPAN_DATALOADER_BATCH, attributes=attributes):
             return await load(keys)
@@ -62,16 +64,27 @@ async def traced_backend_call(
     `send` raises `GraphQLError`s with an `extensions.code` (the backend client's errors); the
     code labels the failure in the metrics and on the span.
     """
-    attributes = {ATTR_BACKEND: backend, "http.request.method": method, "url.path": path}
     started = telemetry.clock()
     code: str | None = None
-    with telemetry.tracer.start_as_current_span(
-        SPAN_BACKEND, kind=SpanKind.CLIENT, attributes=attributes
-    ) as call:
+    if not telemetry.records_spans:
+        # No span would be exported: the request span's `traceparent` still goes on.
         headers: dict[str, str] = {}
         inject_trace_context(headers)
         try:
             return await send(headers)
+        except GraphQLError as error:
+            code = _code(error)
+            raise
+        finally:
+            telemetry.record_backend_call(backend, telemetry.clock() - started, code=code)
+    attributes = {ATTR_BACKEND: backend, "http.request.method": method, "url.path": path}
+    with telemetry.tracer.start_as_current_span(
+        SPAN_BACKEND, kind=SpanKind.CLIENT, attributes=attributes
+    ) as call:
+        traced: dict[str, str] = {}
+        inject_trace_context(traced)
+        try:
+            return await send(traced)
         except GraphQLError as error:
             code = _code(error)
             call.set_attribute("error.type", code)

@@ -16,7 +16,7 @@ from strawberry.types import Info
 from federation.telemetry import Telemetry
 from resolvers.batching import PageKey, check_range
 from resolvers.http import DEFAULT_TIMEOUT
-from resolvers.ratings import RatingsLoaders, ReviewRecord, rating_badge
+from resolvers.ratings import RatingRecord, RatingsLoaders, ReviewRecord, rating_badge
 from schema.common import (
     FEDERATION_VERSION,
     Context,
@@ -75,8 +75,8 @@ class Review:
         return Member(id=strawberry.ID(self.member_id))
 
     @field("The title it reviews.")
-    def title(self) -> Title:
-        return Title(id=strawberry.ID(self.title_id))
+    async def title(self, info: RatingsInfo) -> Title:
+        return await Title.load(info, self.title_id)
 
 
 @strawberry.type(description="One page of a title's reviews, newest first.")
@@ -93,6 +93,9 @@ class Title:
     maturity_rating: str | None = strawberry.federation.field(
         external=True, graphql_type=str, default=None
     )
+    # Loaded when the object is made (one batched load per entity), so the fields below are
+    # plain reads: an async resolver per field and entity cost more than the load itself.
+    rating: strawberry.Private[RatingRecord | None] = None
 
     @classmethod
     async def resolve_reference(
@@ -102,30 +105,33 @@ class Title:
         rating = await info.context.loaders.rating_by_title.load(id)
         if rating is None:
             return None
-        return cls(id=strawberry.ID(id), maturity_rating=maturityRating)
+        return cls(id=strawberry.ID(id), maturity_rating=maturityRating, rating=rating)
+
+    @classmethod
+    async def load(cls, info: RatingsInfo, id: str) -> Title:
+        """The title with its rating (none yet for an unrated title)."""
+        rating = await info.context.loaders.rating_by_title.load(id)
+        return cls(id=strawberry.ID(id), rating=rating)
 
     @field("Average stars from 1 to 5; null before the first rating.")
-    async def average_rating(self, info: RatingsInfo) -> float | None:
-        rating = await info.context.loaders.rating_by_title.load(self.id)
-        return None if rating is None else rating.average
+    def average_rating(self) -> float | None:
+        return None if self.rating is None else self.rating.average
 
     @field("How many members rated the title.")
-    async def rating_count(self, info: RatingsInfo) -> int:
-        rating = await info.context.loaders.rating_by_title.load(self.id)
-        return 0 if rating is None else rating.count
+    def rating_count(self) -> int:
+        return 0 if self.rating is None else self.rating.count
 
     @field(
         'A tile badge such as "★ 4.2 · PG-13" (G and PG titles show "family").',
         requires=["maturityRating"],
     )
-    async def rating_badge(self, info: RatingsInfo) -> str:
+    def rating_badge(self) -> str:
         if self.maturity_rating is None:
             raise GraphQLError(
                 "ratingBadge needs the title's maturityRating in the representation",
                 extensions={"code": "MISSING_REQUIRED_FIELD"},
             )
-        rating = await info.context.loaders.rating_by_title.load(self.id)
-        return rating_badge(rating, self.maturity_rating)
+        return rating_badge(self.rating, self.maturity_rating)
 
     @field(
         "A page of reviews, newest first (first: 1 to 50); null if the title "
