@@ -184,6 +184,7 @@ def create_app(
                 limits=limits,
                 mask_subgraph_errors=config.graphql.mask_errors,
                 dedupe_inbound=resilience.dedupe_inbound,
+                batch_entities=config.subgraphs.batch_entities,
             )
 
         def publish(engine: Engine) -> None:

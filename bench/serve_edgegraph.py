@@ -16,6 +16,7 @@ from pathlib import Path
 
 import uvicorn
 
+from edge.config import GatewayConfig, SubgraphsConfig
 from federation.resilience import Resilience
 from federation.supergraph import load_supergraph
 from gateway import create_app
@@ -46,10 +47,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="in-flight deduplication of client requests (inbound) and subgraph fetches "
         "(outbound), both on or both off",
     )
+    parser.add_argument(
+        "--batch",
+        default="on",
+        choices=("on", "off"),
+        help="entity fetches to one subgraph that start together share one request "
+        "([subgraphs] batch_entities; on by default)",
+    )
     args = parser.parse_args(argv)
     dedupe = args.dedupe == "on"
     resilience = Resilience(dedupe=dedupe, dedupe_inbound=dedupe)
-    app = create_app(load_supergraph(Path(args.supergraph).read_text()), resilience=resilience)
+    config = GatewayConfig(subgraphs=SubgraphsConfig(batch_entities=args.batch == "on"))
+    app = create_app(
+        load_supergraph(Path(args.supergraph).read_text()), resilience=resilience, config=config
+    )
     uvicorn.run(
         app,
         host="127.0.0.1",

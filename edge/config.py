@@ -112,6 +112,8 @@ class SubgraphsConfig:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     #: deepest JSON nesting accepted in an answer
     max_response_depth: int = DEFAULT_MAX_RESPONSE_DEPTH
+    #: entity fetches of one request to one subgraph that start together share one request
+    batch_entities: bool = True
     graphs: Mapping[str, SubgraphConfig] = field(default_factory=lambda: MappingProxyType({}))
 
     @property

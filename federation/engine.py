@@ -110,6 +110,7 @@ class Engine:
         limits: Limits | None = None,
         mask_subgraph_errors: bool = False,
         dedupe_inbound: bool = False,
+        batch_entities: bool = True,
     ) -> None:
         self.supergraph = supergraph
         self.fetcher = fetcher
@@ -119,6 +120,8 @@ class Engine:
             supergraph.api_schema, max_size=operation_cache_size, limits=self.limits
         )
         self.plans = PlanCache(plan_cache_size)
+        #: entity fetches to one subgraph that start together share one request
+        self.batch_entities = batch_entities
         self.planner = QueryPlanner(supergraph)
         self.possible_types: dict[str, frozenset[str]] = {
             name: frozenset(t.name for t in supergraph.schema.get_possible_types(named))
@@ -215,6 +218,7 @@ class Engine:
             variables=coerced,
             possible_types=self.possible_types,
             headers=headers,
+            batch_entities=self.batch_entities,
         )
         if self.mask_subgraph_errors:
             errors = [_masked(error) for error in errors]

@@ -24,6 +24,7 @@ from graphql import (
     parse,
 )
 
+from federation.batching import EntityBatcher
 from federation.fetcher import Fetcher, SubgraphFetchError
 from federation.merge import (
     IsSubtype,
@@ -65,6 +66,7 @@ class _Execution:
     headers: Mapping[str, str] | None
     data: JSONObject
     errors: list[JSONObject]
+    batcher: EntityBatcher | None
 
 
 async def execute_plan(
@@ -74,12 +76,15 @@ async def execute_plan(
     variables: Mapping[str, Any],
     possible_types: Mapping[str, frozenset[str]],
     headers: Mapping[str, str] | None = None,
+    batch_entities: bool = True,
 ) -> tuple[JSONObject | None, list[JSONObject]]:
     """Run `plan` and return the merged (unshaped) data and the errors, in arrival order.
 
     `variables` are the coerced client variables (defaults applied). `possible_types` maps each
     abstract type name to its object type names, for fragments in requires and flatten paths.
-    Subgraph errors are rewritten to client paths and carry `extensions.serviceName`.
+    Subgraph errors are rewritten to client paths and carry `extensions.serviceName`. With
+    `batch_entities`, entity fetches to one subgraph that start together share one request
+    (`federation.batching`).
     """
     state = _Execution(
         fetcher=fetcher,
@@ -89,6 +94,7 @@ async def execute_plan(
         headers=headers,
         data={},
         errors=[],
+        batcher=EntityBatcher(fetcher, headers) if batch_entities else None,
     )
     if plan.node is not None:
         await _run(plan.node, state)
@@ -140,7 +146,7 @@ async def _fetch_root(node: FetchNode, state: _Execution) -> None:
 
 async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
     node = flatten.node
-    representations, mapped = _representations(flatten, state)
+    representations, keys, mapped = _representations(flatten, state)
     if not representations:
         return
     variables = {
@@ -148,9 +154,15 @@ async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
         for name, value in _used_variables(node, state.variables).items()
         if name != "representations"
     }
-    body = {"query": node.operation, "variables": {"representations": representations, **variables}}
     try:
-        response = await state.fetcher.fetch(node.service_name, body, state.headers)
+        if state.batcher is not None:
+            response = await state.batcher.fetch(node, representations, keys, variables)
+        else:
+            body = {
+                "query": node.operation,
+                "variables": {"representations": representations, **variables},
+            }
+            response = await state.fetcher.fetch(node.service_name, body, state.headers)
     except SubgraphFetchError as exc:
         owed = _owed_entity_paths(node, mapped, state.is_subtype)
         state.errors.extend(_failure_errors(exc, owed))
@@ -180,11 +192,15 @@ async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
 
 def _representations(
     flatten: FlattenNode, state: _Execution
-) -> tuple[list[Representation], list[_Mapped]]:
-    """Project every target, deduplicated: the same entity is sent once and fanned back out."""
+) -> tuple[list[Representation], list[bytes], list[_Mapped]]:
+    """Project every target, deduplicated: the same entity is sent once and fanned back out.
+
+    Also returns each representation's identity (canonical JSON), for batching across fetches.
+    """
     node = flatten.node
     requires = node.requires or ()
     representations: list[Representation] = []
+    keys: list[bytes] = []
     index_of: dict[bytes, int] = {}
     mapped: list[_Mapped] = []
     for obj, path in collect_targets(state.data, flatten.path, state.is_subtype):
@@ -197,8 +213,9 @@ def _representations(
         if index is None:
             index = index_of[key] = len(representations)
             representations.append(representation)
+            keys.append(key)
         mapped.append((obj, path, index))
-    return representations, mapped
+    return representations, keys, mapped
 
 
 def _merge_entities(

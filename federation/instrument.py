@@ -25,11 +25,12 @@ from federation.telemetry import (
     ATTR_ERROR_COUNT,
     ATTR_OPERATION_NAME,
     ATTR_OPERATION_TYPE,
+    ATTR_PLAN_FETCHES,
     ATTR_SUBGRAPH,
     SPAN_FETCH,
     FetchTiming,
     Telemetry,
-    current_node,
+    current_fetch_nodes,
     current_observation,
     note_error,
 )
@@ -63,7 +64,7 @@ class ObservedFetcher:
         """Fetch through the wrapped fetcher inside a `subgraph.fetch` client span (when spans
         are recorded: see `Telemetry.records_spans`)."""
         observation = current_observation()
-        node = current_node()
+        nodes = current_fetch_nodes()
         attributes: dict[str, AttributeValue] = {ATTR_SUBGRAPH: service_name}
         if observation is not None:
             observation.subgraphs.add(service_name)
@@ -76,6 +77,7 @@ class ObservedFetcher:
             ):
                 if value:
                     attributes[name] = value
+            attributes[ATTR_PLAN_FETCHES] = len(nodes)
         clock = self.telemetry.clock
         started = clock()
         outcome: str = "ok"
@@ -113,7 +115,10 @@ class ObservedFetcher:
             finally:
                 duration = clock() - started
                 self.telemetry.record_fetch(service_name, duration, outcome=outcome, codes=codes)
-                if observation is not None:
+                # One timing per plan node served: a batched request times each of its fetches.
+                for node in nodes:
+                    if observation is None:
+                        break
                     observation.fetches.append(
                         FetchTiming(
                             node=node.node if isinstance(node, FlattenNode) else node,

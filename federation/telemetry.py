@@ -51,6 +51,7 @@ __all__ = [
     "ATTR_OPERATION_NAME",
     "ATTR_OPERATION_TYPE",
     "ATTR_PLAN_CACHE_HIT",
+    "ATTR_PLAN_FETCHES",
     "ATTR_PLAN_PATH",
     "ATTR_SUBGRAPH",
     "CLIENT_NAME_HEADER",
@@ -70,8 +71,10 @@ __all__ = [
     "TelemetryConfigError",
     "TraceExport",
     "build_tracer_provider",
+    "current_fetch_nodes",
     "current_node",
     "current_observation",
+    "fetching_for",
     "inject_trace_context",
     "note_error",
     "note_operation",
@@ -104,6 +107,8 @@ ATTR_HTTP_STATUS = "http.response.status_code"
 ATTR_ERROR_COUNT = "graphql.error.count"
 ATTR_PLAN_CACHE_HIT = "graphql.plan.cache_hit"
 ATTR_PLAN_PATH = "graphql.plan.path"
+#: On a subgraph fetch span: how many plan fetches the one request carries (entity batching).
+ATTR_PLAN_FETCHES = "graphql.plan.fetches"
 ATTR_BACKEND = "backend.name"
 ATTR_LOADER = "dataloader.name"
 ATTR_BATCH_SIZE = "dataloader.batch_size"
@@ -382,6 +387,10 @@ _current: ContextVar[RequestObservation | None] = ContextVar("edgegraph_request"
 _current_node: ContextVar[FetchNode | FlattenNode | None] = ContextVar(
     "edgegraph_plan_node", default=None
 )
+#: Set while one request carries the fetches of several plan nodes (entity batching).
+_batched_nodes: ContextVar[tuple[FetchNode | FlattenNode, ...] | None] = ContextVar(
+    "edgegraph_batched_nodes", default=None
+)
 
 
 @contextlib.contextmanager
@@ -402,6 +411,25 @@ def current_observation() -> RequestObservation | None:
 def current_node() -> FetchNode | FlattenNode | None:
     """The fetch or flatten plan node this code runs for, if any."""
     return _current_node.get()
+
+
+def current_fetch_nodes() -> tuple[FetchNode | FlattenNode, ...]:
+    """The plan nodes the fetch being made serves: the current node, or every node of a batch."""
+    batched = _batched_nodes.get()
+    if batched is not None:
+        return batched
+    node = _current_node.get()
+    return () if node is None else (node,)
+
+
+@contextlib.contextmanager
+def fetching_for(nodes: tuple[FetchNode | FlattenNode, ...]) -> Iterator[None]:
+    """Within the block, a fetch serves all of `nodes` (one batched request)."""
+    token = _batched_nodes.set(nodes)
+    try:
+        yield
+    finally:
+        _batched_nodes.reset(token)
 
 
 @contextlib.contextmanager

@@ -1,10 +1,10 @@
 """Every fixture case through edgegraph, with the fixture's real strawberry subgraphs in-process.
 
 Each case runs on the checked-in supergraph (Apollo's composition) and on the same subgraphs
-composed by The Guild's composition (Hive's). The expected answers are the ones Apollo's gateway
-gives on the same subgraphs (tests/test_peers.py
-checks that), corrected where Apollo is known to be wrong (`apolloDiffers`): edgegraph must give
-the spec's answer in every case.
+composed by The Guild's composition (Hive's), with entity batching on (the default); the
+Apollo-composed run is repeated with batching off. The expected answers are the ones Apollo's
+gateway gives on the same subgraphs (tests/test_peers.py checks that), corrected where Apollo
+is known to be wrong (`apolloDiffers`): edgegraph must give the spec's answer in every case.
 """
 
 from __future__ import annotations
@@ -41,10 +41,14 @@ def _hive_supergraph(feature: str) -> str:
     return compose_with_hive(recompose.subgraph_sdls(feature))
 
 
-@pytest.mark.parametrize("composer", ["apollo", "hive"])
+@pytest.mark.parametrize(
+    ("composer", "batch"),
+    [("apollo", True), ("hive", True), ("apollo", False)],
+    ids=["apollo", "hive", "apollo-unbatched"],
+)
 @pytest.mark.parametrize("case", CASES)
 async def test_fixture_case_matches_expected_answer(
-    case: fixture_cases.FixtureCase, composer: str
+    case: fixture_cases.FixtureCase, composer: str, batch: bool
 ) -> None:
     module = fixture_cases.subgraph_module(case.feature)
     if composer == "apollo":
@@ -61,7 +65,7 @@ async def test_fixture_case_matches_expected_answer(
         reset()
     async with httpx.AsyncClient(mounts=mounts) as client:
         urls = {name: graph.url for name, graph in supergraph.graphs.items()}
-        engine = Engine(supergraph, HttpFetcher(urls, client=client))
+        engine = Engine(supergraph, HttpFetcher(urls, client=client), batch_entities=batch)
         result = await engine.execute(case.document, case.operation_name, case.variables)
     body = result.body
     assert (body.get("data"), _error_paths(body)) == (

@@ -34,7 +34,11 @@ async def test_access_log_one_line_per_request(caplog: pytest.LogCaptureFixture)
     # each subgraph logs its side of the same trace
     subgraph_lines = [orjson.loads(r.getMessage()) for r in caplog.records]
     assert {entry["trace_id"] for entry in subgraph_lines} == {CLIENT_TRACE_ID}
-    assert len(subgraph_lines) == 11
+    services = [entry["service"] for entry in subgraph_lines]
+    assert set(services) >= {"artwork", "catalog", "members", "ratings"}
+    # The plan's ten fetches; entity batching (federation/batching.py) merges the ones that
+    # start together, so the subgraphs see between six and ten requests.
+    assert 6 <= len(subgraph_lines) - 1 <= 10, services
 
 
 async def test_access_log_names_failed_subgraphs(caplog: pytest.LogCaptureFixture) -> None:

@@ -47,10 +47,13 @@ async def test_metrics_move_as_requests_are_made() -> None:
     assert _value(twice, "edgegraph_requests_total", **labels) == 2
     assert _value(twice, "edgegraph_request_duration_seconds_count", **labels) == 2
     assert _value(twice, "edgegraph_request_duration_seconds_sum", **labels) > 0
+    # Three ratings fetches in the plan; those that start together go as one request
+    # (federation/batching.py), and the metrics count requests.
     fetched = {"subgraph": "ratings", "outcome": "ok"}
-    assert _value(once, "edgegraph_subgraph_fetches_total", **fetched) == 3
-    assert _value(twice, "edgegraph_subgraph_fetches_total", **fetched) == 6
-    assert _value(twice, "edgegraph_subgraph_fetch_duration_seconds_count", **fetched) == 6
+    first = _value(once, "edgegraph_subgraph_fetches_total", **fetched)
+    both = _value(twice, "edgegraph_subgraph_fetches_total", **fetched)
+    assert 1 <= first <= 3 and 1 <= both - first <= 3
+    assert _value(twice, "edgegraph_subgraph_fetch_duration_seconds_count", **fetched) == both
     assert _value(once, "edgegraph_plan_cache_misses_total") == 1
     assert _value(once, "edgegraph_plan_cache_hits_total") == 0
     assert _value(twice, "edgegraph_plan_cache_hits_total") == 1
@@ -60,16 +63,20 @@ async def test_metrics_move_as_requests_are_made() -> None:
 
 
 async def test_metrics_count_subgraph_errors_and_open_breakers() -> None:
+    # Six queries: at least one failed ratings request each, enough to open the breaker
+    # (five consecutive failures) even when batching sends one ratings request per query.
     async with observed_demo(down="ratings") as demo:
-        for _ in range(3):
+        for _ in range(6):
             await demo.query(headers=TV)
         text = await _metrics(demo.client)
     failed = {"subgraph": "ratings", "code": "SUBGRAPH_UNREACHABLE"}
     assert _value(text, "edgegraph_subgraph_fetch_errors_total", **failed) >= 5
-    assert _value(text, "edgegraph_subgraph_fetches_total", subgraph="catalog", outcome="ok") == 9
+    # three catalog fetches per query, two of which start together and may share a request
+    catalog = _value(text, "edgegraph_subgraph_fetches_total", subgraph="catalog", outcome="ok")
+    assert 12 <= catalog <= 18
     assert _value(text, "edgegraph_subgraph_breaker_state", subgraph="ratings", state="open") == 1
     outcomes = {"operation": "TvHome", "client": "tv"}
-    assert _value(text, "edgegraph_requests_total", **outcomes, outcome="error") == 3
+    assert _value(text, "edgegraph_requests_total", **outcomes, outcome="error") == 6
     codes = {"operation": "TvHome", "code": "SUBGRAPH_UNREACHABLE"}
     assert _value(text, "edgegraph_graphql_errors_total", **codes) > 0
 
