@@ -28,6 +28,7 @@ from federation.batching import EntityBatcher
 from federation.fetcher import Fetcher, SubgraphFetchError
 from federation.merge import (
     IsSubtype,
+    collect_objects,
     collect_targets,
     copy_json,
     deep_merge,
@@ -53,8 +54,8 @@ MAX_FAILURE_ERRORS = 100
 
 #: An owed top-level field of a fetch: its response key and the type condition it sits under.
 _Owed = tuple[str, str | None]
-#: An entity target: the object to extend, its concrete path, the index of its representation.
-_Mapped = tuple[JSONObject, ResponsePath, int]
+#: An entity target: the object to extend and the index of its representation.
+_Mapped = tuple[JSONObject, int]
 
 
 @dataclass(slots=True)
@@ -164,16 +165,18 @@ async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
             }
             response = await state.fetcher.fetch(node.service_name, body, state.headers)
     except SubgraphFetchError as exc:
-        owed = _owed_entity_paths(node, mapped, state.is_subtype)
+        owed = _owed_entity_paths(flatten, mapped, state)
         state.errors.extend(_failure_errors(exc, owed))
         return
 
-    paths_of: dict[int, list[ResponsePath]] = {}
-    for _, path, index in mapped:
-        paths_of.setdefault(index, []).append(path)
     errors = _errors_of(response)
-    for error in errors:
-        state.errors.extend(_entity_errors(error, node.service_name, paths_of))
+    if errors:
+        where = _target_paths(flatten, state)
+        paths_of: dict[int, list[ResponsePath]] = {}
+        for obj, index in mapped:
+            paths_of.setdefault(index, []).extend(where.get(id(obj), ()))
+        for error in errors:
+            state.errors.extend(_entity_errors(error, node.service_name, paths_of))
 
     data = response.get("data")
     entities = data.get("_entities") if isinstance(data, dict) else None
@@ -203,7 +206,7 @@ def _representations(
     keys: list[bytes] = []
     index_of: dict[bytes, int] = {}
     mapped: list[_Mapped] = []
-    for obj, path in collect_targets(state.data, flatten.path, state.is_subtype):
+    for obj in collect_objects(state.data, flatten.path, state.is_subtype):
         representation = project(obj, requires, state.is_subtype)
         if representation is None:
             continue
@@ -214,7 +217,7 @@ def _representations(
             index = index_of[key] = len(representations)
             representations.append(representation)
             keys.append(key)
-        mapped.append((obj, path, index))
+        mapped.append((obj, index))
     return representations, keys, mapped
 
 
@@ -222,7 +225,7 @@ def _merge_entities(
     entities: list[Any], mapped: list[_Mapped], abstract_types: Mapping[str, frozenset[str]]
 ) -> None:
     merged: set[int] = set()
-    for obj, _, index in mapped:
+    for obj, index in mapped:
         entity = entities[index]
         if not isinstance(entity, dict):
             continue  # a null entity leaves its fields missing; shaping nulls them
@@ -280,16 +283,32 @@ def _entity_errors(
     return [_subgraph_error(error, service_name, None)]
 
 
+def _target_paths(flatten: FlattenNode, state: _Execution) -> dict[int, list[ResponsePath]]:
+    """The response paths of each object at the flatten path, by object identity.
+
+    Walked again only when errors need paths. A target replaced meanwhile by a parallel merge
+    is not found, and its errors go without a path rather than with a wrong one.
+    """
+    where: dict[int, list[ResponsePath]] = {}
+    for obj, path in collect_targets(state.data, flatten.path, state.is_subtype):
+        where.setdefault(id(obj), []).append(path)
+    return where
+
+
 def _owed_entity_paths(
-    node: FetchNode, mapped: list[_Mapped], is_subtype: IsSubtype
+    flatten: FlattenNode, mapped: list[_Mapped], state: _Execution
 ) -> list[ResponsePath]:
-    owed = _owed_fields(node.operation, entities=True)
+    owed = _owed_fields(flatten.node.operation, entities=True)
+    where = _target_paths(flatten, state)
     paths: list[ResponsePath] = []
-    for obj, path, _ in mapped:
+    for obj, _ in mapped:
         typename = obj.get("__typename")
-        for key, condition in owed:
-            if condition is None or (isinstance(typename, str) and is_subtype(typename, condition)):
-                paths.append([*path, key])
+        for path in where.get(id(obj), ()):
+            for key, condition in owed:
+                if condition is None or (
+                    isinstance(typename, str) and state.is_subtype(typename, condition)
+                ):
+                    paths.append([*path, key])
         if len(paths) > MAX_FAILURE_ERRORS:
             break  # enough to know the errors will be capped
     return paths

@@ -14,6 +14,7 @@ from federation.types import JSONObject, Representation, ResponsePath
 __all__ = [
     "IsSubtype",
     "Target",
+    "collect_objects",
     "collect_targets",
     "copy_json",
     "deep_merge",
@@ -166,6 +167,34 @@ def _project_value(value: Any, selection: InputField, is_subtype: IsSubtype) -> 
         _project_into(value, selection.selections, is_subtype, out)
         return out
     return value
+
+
+def collect_objects(data: Any, path: tuple[str, ...], is_subtype: IsSubtype) -> list[JSONObject]:
+    """The objects `collect_targets` finds, in the same order, without their response paths.
+
+    The hot path of every entity fetch: one pass per path segment over a flat frontier, and no
+    path lists built. Paths are only needed for errors; `collect_targets` gives them then.
+    """
+    frontier: list[Any] = [data]
+    for segment in path:
+        found: list[Any] = []
+        if segment == "@":
+            for value in frontier:
+                if isinstance(value, list):
+                    found.extend(value)
+        elif segment.startswith("... on "):
+            condition = segment[7:].strip()
+            for value in frontier:
+                if isinstance(value, dict):
+                    typename = value.get("__typename")
+                    if isinstance(typename, str) and is_subtype(typename, condition):
+                        found.append(value)
+        else:
+            for value in frontier:
+                if isinstance(value, dict) and segment in value:
+                    found.append(value[segment])
+        frontier = found
+    return [value for value in frontier if isinstance(value, dict)]
 
 
 def collect_targets(data: Any, path: tuple[str, ...], is_subtype: IsSubtype) -> list[Target]:

@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from federation.merge import collect_targets, copy_json, deep_merge, project, subtype_predicate
+import pytest
+
+from federation.merge import (
+    collect_objects,
+    collect_targets,
+    copy_json,
+    deep_merge,
+    project,
+    subtype_predicate,
+)
 from federation.plan import InputField, InputFragment
 
 POSSIBLE_TYPES = {"Media": frozenset({"Book", "Movie"}), "Node": frozenset({"Book", "User"})}
@@ -140,3 +149,29 @@ def test_collect_targets_root_and_missing_data() -> None:
     assert collect_targets(data, (), IS_SUBTYPE) == [(data, [])]
     assert collect_targets(data, ("you",), IS_SUBTYPE) == []
     assert collect_targets(None, ("me",), IS_SUBTYPE) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        (
+            {"a": [{"b": [{"id": 1}, None, {"id": 2}]}, None, {"b": None}, {"b": [{"id": 3}]}]},
+            ("a", "@", "b", "@"),
+        ),
+        (
+            {"feed": [{"__typename": "Book"}, {"__typename": "User"}, {"__typename": "Movie"}]},
+            ("feed", "@", "... on Media"),
+        ),
+        ({"grid": [[{"id": 1}, 7], [{"id": 2}]], "x": 1}, ("grid", "@", "@")),
+        ({"me": {"id": 1}}, ()),
+        ({"me": {"id": 1}}, ("you",)),
+        (None, ("me",)),
+        ({"me": [1, 2]}, ("me", "@")),
+    ],
+)  # fmt: skip
+def test_collect_objects_finds_what_collect_targets_finds_in_order(
+    data: Any, path: tuple[str, ...]
+) -> None:
+    expected = [obj for obj, _ in collect_targets(data, path, IS_SUBTYPE)]
+    found = collect_objects(data, path, IS_SUBTYPE)
+    assert [id(obj) for obj in found] == [id(obj) for obj in expected]
