@@ -23,6 +23,8 @@ MIB = 1024 * 1024
 class Ceiling:
     """Load straight at the subgraphs with what one client request makes a gateway send."""
 
+    #: whose subgraph traffic was replayed
+    gateway: str
     fetches_per_request: float
     #: Requests per second each subgraph port served under that load.
     subgraph_rps: Mapping[int, float]
@@ -87,7 +89,8 @@ class Run:
     title: str
     setting: str
     rows: list[Row]
-    ceiling: Ceiling | None
+    #: one per gateway: what the subgraphs could serve for that gateway's traffic
+    ceilings: list[Ceiling]
     fetches: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -159,20 +162,26 @@ def _table(run: Run) -> list[str]:
     return lines
 
 
-def _ceiling_text(ceiling: Ceiling, best: float) -> str:
+def _ceiling_text(ceilings: Sequence[Ceiling], best: float) -> str:
     """`best`: the highest throughput of any gateway in the scenario with deduplication off."""
-    served = ", ".join(f":{port} {rps:.0f} req/s" for port, rps in ceiling.subgraph_rps.items())
-    if ceiling.client_rps >= 2 * best:
+    per_gateway = "; ".join(
+        f"**{c.gateway}** {c.fetches_per_request:.1f} subgraph requests per client request "
+        f"({', '.join(f':{port} {rps:.0f} req/s' for port, rps in c.subgraph_rps.items())}), "
+        f"at most **{c.client_rps:.0f} client req/s**"
+        for c in ceilings
+    )
+    if min(c.client_rps for c in ceilings) >= 2 * best:
         verdict = "well above every gateway without deduplication: the gateway is the bottleneck"
     else:
         verdict = (
-            "close to what the gateways reach: **the subgraphs bound this scenario**, so compare "
-            "CPU ms per request and latency more than throughput"
+            "close to what the gateways reach: **the subgraphs bound this scenario**, so a "
+            "gateway's throughput follows what its traffic costs the subgraphs; compare CPU ms "
+            "per request and latency more than throughput"
         )
     return (
-        f"Subgraph ceiling (measured once per scenario, wrk straight at the subgraphs with the "
-        f"{ceiling.fetches_per_request:.1f} subgraph requests one client request makes edgegraph "
-        f"send; {served}): at most **{ceiling.client_rps:.0f} client req/s**, {verdict}."
+        "Subgraph ceiling (measured once per scenario and gateway: what the gateway sends the "
+        "subgraphs for one round of requests, dedupe off, replayed with wrk straight at the "
+        f"subgraphs): {per_gateway}. {verdict[0].upper()}{verdict[1:]}."
     )
 
 
@@ -213,8 +222,8 @@ def _markdown(runs: Sequence[Run], meta: Mapping[str, Any], host: Mapping[str, A
                 best_off[run.scenario] = max(best_off.get(run.scenario, 0.0), row.throughput)
     for run in runs:
         out += ["", f"## {run.title}, dedupe {run.setting}", ""]
-        if run.ceiling:
-            out += [_ceiling_text(run.ceiling, best_off.get(run.scenario, 0.0)), ""]
+        if run.ceilings:
+            out += [_ceiling_text(run.ceilings, best_off.get(run.scenario, 0.0)), ""]
         out += _table(run)
         loads = ", ".join(f"{r.gateway} {r.load_avg_1m:.2f}" for r in run.rows if not r.problem)
         out += ["", f"1-minute load average when each measurement began: {loads}."]
@@ -234,7 +243,7 @@ def write_report(runs: Sequence[Run], meta: Mapping[str, Any], out: Path) -> Non
                 "scenario": run.scenario,
                 "title": run.title,
                 "setting": run.setting,
-                "ceiling": asdict(run.ceiling) if run.ceiling else None,
+                "ceilings": [asdict(ceiling) for ceiling in run.ceilings],
                 "rows": [asdict(row) for row in run.rows],
             }
             for run in runs

@@ -61,12 +61,12 @@ def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> Any:
         return json.loads(response.read())
 
 
-def _capture(scenario: Scenario, opts: Options) -> list[tuple[int, str, bytes]]:
-    """What edgegraph sends to the subgraphs for one round of the scenario's requests."""
-    record = opts.log_dir / f"{scenario.name}-capture.jsonl"
+def _capture(scenario: Scenario, gateway: Gateway, opts: Options) -> list[tuple[int, str, bytes]]:
+    """What `gateway` (dedupe off) sends to the subgraphs for one round of the requests."""
+    record = opts.log_dir / f"{scenario.name}-{gateway.name}-capture.jsonl"
     record.unlink(missing_ok=True)
     command = (*scenario.subgraphs.command, scenario.subgraphs.record_flag, str(record))
-    launch = GATEWAYS["edgegraph"].launch(scenario.supergraph, GATEWAY_PORT, False, [])
+    launch = gateway.launch(scenario.supergraph, GATEWAY_PORT, False, list(scenario.headers))
     with ExitStack() as stack:
         stack.enter_context(
             running(
@@ -77,7 +77,7 @@ def _capture(scenario: Scenario, opts: Options) -> list[tuple[int, str, bytes]]:
         _wait_ports(scenario.subgraphs.ports)
         stack.enter_context(
             running(
-                "edgegraph-capture", launch.command, port=GATEWAY_PORT, log_dir=opts.log_dir,
+                f"{gateway.name}-capture", launch.command, port=GATEWAY_PORT, log_dir=opts.log_dir,
                 cwd=launch.cwd, env=launch.env,
             )
         )  # fmt: skip
@@ -103,8 +103,11 @@ def _wait_ports(ports: Sequence[int], timeout: float = 30.0) -> None:
             time.sleep(0.1)
 
 
-def _ceiling(scenario: Scenario, captured: list[tuple[int, str, bytes]], opts: Options) -> Ceiling:
-    """Load straight at the subgraphs with the requests one client request causes."""
+def _ceiling(
+    scenario: Scenario, gateway: str, captured: list[tuple[int, str, bytes]], opts: Options
+) -> Ceiling:
+    """Load straight at the subgraphs with the requests one client request makes `gateway`
+    send: the most client requests per second the subgraphs could serve for that gateway."""
     by_port: dict[int, list[tuple[str, bytes]]] = {}
     for port, path, body in captured:
         by_port.setdefault(port, []).append((path, body))
@@ -120,6 +123,7 @@ def _ceiling(scenario: Scenario, captured: list[tuple[int, str, bytes]], opts: O
     rounds = 1 / seconds_per_round if seconds_per_round else 0.0
     client_requests = len(scenario.requests)
     return Ceiling(
+        gateway=gateway,
         fetches_per_request=len(captured) / client_requests,
         subgraph_rps=per_port,
         client_rps=rounds * client_requests,
@@ -176,14 +180,21 @@ def _measure(
 
 def _run_scenario(scenario: Scenario, opts: Options) -> list[Run]:
     runs: list[Run] = []
-    captured = _capture(scenario, opts)
+    # Each gateway's own subgraph traffic (a smoke run only needs edgegraph's, for the count).
+    measured = ("edgegraph",) if opts.smoke else opts.gateways
+    traffic = {name: _capture(scenario, GATEWAYS[name], opts) for name in measured}
+    captured = traffic.get("edgegraph") or next(iter(traffic.values()))
     sub = scenario.subgraphs
     with running(
         f"{scenario.name}-subgraphs", sub.command, port=sub.ports[0], log_dir=opts.log_dir,
         cwd=REPO_ROOT, cpus=opts.load_cpus,
     ):  # fmt: skip
         _wait_ports(sub.ports)
-        ceiling = None if opts.smoke else _ceiling(scenario, captured, opts)
+        ceilings = (
+            []
+            if opts.smoke
+            else [_ceiling(scenario, name, sent, opts) for name, sent in traffic.items()]
+        )
         for setting in opts.settings:
             reference = list(scenario.expected) if scenario.expected else None
             rows = []
@@ -194,7 +205,7 @@ def _run_scenario(scenario: Scenario, opts: Options) -> list[Run]:
                 print(f"[bench]   {row.summary()}", flush=True)
                 if reference is None and answers is not None:
                     reference = answers
-            runs.append(Run(scenario.name, scenario.title, setting, rows, ceiling,
+            runs.append(Run(scenario.name, scenario.title, setting, rows, ceilings,
                             fetches=len(captured) / len(scenario.requests)))  # fmt: skip
     return runs
 
@@ -214,7 +225,9 @@ def _options(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--settings", default=",".join(SETTINGS))
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds of warm-up")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured")
-    parser.add_argument("--ceiling", type=float, default=10.0, help="seconds per subgraph load")
+    parser.add_argument(
+        "--ceiling", type=float, default=5.0, help="seconds per subgraph port and gateway"
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--no-pin", action="store_true", help="do not pin gateway and load")
     parser.add_argument("--out", type=Path, help="where latest.md/json go")
