@@ -162,26 +162,40 @@ def _table(run: Run) -> list[str]:
     return lines
 
 
-def _ceiling_text(ceilings: Sequence[Ceiling], best: float) -> str:
-    """`best`: the highest throughput of any gateway in the scenario with deduplication off."""
-    per_gateway = "; ".join(
-        f"**{c.gateway}** {c.fetches_per_request:.1f} subgraph requests per client request "
-        f"({', '.join(f':{port} {rps:.0f} req/s' for port, rps in c.subgraph_rps.items())}), "
-        f"at most **{c.client_rps:.0f} client req/s**"
-        for c in ceilings
-    )
-    if min(c.client_rps for c in ceilings) >= 2 * best:
-        verdict = "well above every gateway without deduplication: the gateway is the bottleneck"
+#: A gateway reaching this share of its own subgraph ceiling is bound by the subgraphs.
+SUBGRAPH_BOUND_SHARE = 0.6
+
+
+def _ceiling_text(ceilings: Sequence[Ceiling], reached: Mapping[str, float]) -> str:
+    """`reached`: each gateway's throughput in the scenario with deduplication off."""
+    parts = []
+    bound = []
+    for c in ceilings:
+        ports = ", ".join(f":{port} {rps:.0f} req/s" for port, rps in c.subgraph_rps.items())
+        part = (
+            f"**{c.gateway}** {c.fetches_per_request:.1f} subgraph requests per client request "
+            f"({ports}), at most **{c.client_rps:.0f} client req/s**"
+        )
+        throughput = reached.get(c.gateway)
+        if throughput is not None and c.client_rps:
+            share = throughput / c.client_rps
+            part += f" (with dedupe off it reached {share:.0%} of that)"
+            if share >= SUBGRAPH_BOUND_SHARE:
+                bound.append(c.gateway)
+        parts.append(part)
+    if not bound:
+        verdict = "Every gateway stays well below its ceiling: the gateway is the bottleneck"
     else:
         verdict = (
-            "close to what the gateways reach: **the subgraphs bound this scenario**, so a "
-            "gateway's throughput follows what its traffic costs the subgraphs; compare CPU ms "
-            "per request and latency more than throughput"
+            f"**The subgraphs bound this scenario** ({', '.join(bound)} at "
+            f"{SUBGRAPH_BOUND_SHARE:.0%} or more of their own ceilings): a gateway's "
+            "throughput follows what its traffic costs the subgraphs, so compare CPU ms per "
+            "request and latency more than throughput"
         )
     return (
         "Subgraph ceiling (measured once per scenario and gateway: what the gateway sends the "
         "subgraphs for one round of requests, dedupe off, replayed with wrk straight at the "
-        f"subgraphs): {per_gateway}. {verdict[0].upper()}{verdict[1:]}."
+        f"subgraphs): {'; '.join(parts)}. {verdict}."
     )
 
 
@@ -215,15 +229,15 @@ def _markdown(runs: Sequence[Run], meta: Mapping[str, Any], host: Mapping[str, A
     out += ["", "Gateways:"]
     for name, text in meta["gateways"].items():
         out.append(f"- **{name}**: {text}; dedupe on = {meta['dedupe'][name]}.")
-    best_off: dict[str, float] = {}
+    reached_off: dict[str, dict[str, float]] = {}
     for run in runs:
         for row in run.rows:
             if run.setting == "off" and not row.problem:
-                best_off[run.scenario] = max(best_off.get(run.scenario, 0.0), row.throughput)
+                reached_off.setdefault(run.scenario, {})[row.gateway] = row.throughput
     for run in runs:
         out += ["", f"## {run.title}, dedupe {run.setting}", ""]
         if run.ceilings:
-            out += [_ceiling_text(run.ceilings, best_off.get(run.scenario, 0.0)), ""]
+            out += [_ceiling_text(run.ceilings, reached_off.get(run.scenario, {})), ""]
         out += _table(run)
         loads = ", ".join(f"{r.gateway} {r.load_avg_1m:.2f}" for r in run.rows if not r.problem)
         out += ["", f"1-minute load average when each measurement began: {loads}."]
