@@ -68,7 +68,6 @@ __all__ = ["create_app", "main"]
 logger = logging.getLogger("edgegraph")
 
 
-
 @functools.cache
 def demo_supergraph_sdl() -> str:
     """The demo supergraph, composed from the demo subgraphs' schemas in-process."""
@@ -184,7 +183,9 @@ def create_app(
                 limits=limits,
                 mask_subgraph_errors=config.graphql.mask_errors,
                 dedupe_inbound=resilience.dedupe_inbound,
-                batch_entities=config.subgraphs.batch_entities,
+                batch_entities=frozenset(
+                    name for name in served.graphs if config.subgraphs.batches(name)
+                ),
             )
 
         def publish(engine: Engine) -> None:

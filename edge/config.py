@@ -100,6 +100,8 @@ class SubgraphConfig:
     #: SDL file for `graph.toml` composition; the gateway itself does not read it
     schema: str | None = None
     timeout: float | None = None
+    #: overrides `[subgraphs] batch_entities` for this subgraph
+    batch_entities: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,13 @@ class SubgraphsConfig:
     def urls(self) -> dict[str, str]:
         """The subgraphs whose URL is configured, by name."""
         return {name: g.url for name, g in self.graphs.items() if g.url is not None}
+
+    def batches(self, name: str) -> bool:
+        """Whether entity fetches to subgraph `name` are batched: its table, else the default."""
+        graph = self.graphs.get(name)
+        if graph is None or graph.batch_entities is None:
+            return self.batch_entities
+        return graph.batch_entities
 
     @property
     def timeouts(self) -> dict[str, float]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -92,10 +93,23 @@ class _Group:
 class EntityBatcher:
     """Batches the entity fetches of one execution, per subgraph (see the module docstring)."""
 
-    def __init__(self, fetcher: Fetcher, headers: Mapping[str, str] | None) -> None:
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        headers: Mapping[str, str] | None,
+        subgraphs: bool | AbstractSet[str] = True,
+    ) -> None:
+        """`subgraphs`: true for every subgraph, or the names of the ones to batch."""
         self._fetcher = fetcher
         self._headers = headers
+        self._subgraphs = subgraphs
         self._joining: dict[str, list[_Part]] = {}
+
+    def batches(self, service_name: str) -> bool:
+        """Whether fetches to this subgraph go through the batcher."""
+        if isinstance(self._subgraphs, bool):
+            return self._subgraphs
+        return service_name in self._subgraphs
 
     async def fetch(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +111,7 @@ class Engine:
         limits: Limits | None = None,
         mask_subgraph_errors: bool = False,
         dedupe_inbound: bool = False,
-        batch_entities: bool = True,
+        batch_entities: bool | AbstractSet[str] = True,
     ) -> None:
         self.supergraph = supergraph
         self.fetcher = fetcher
@@ -120,7 +121,8 @@ class Engine:
             supergraph.api_schema, max_size=operation_cache_size, limits=self.limits
         )
         self.plans = PlanCache(plan_cache_size)
-        #: entity fetches to one subgraph that start together share one request
+        #: entity fetches to one subgraph that start together share one request (for every
+        #: subgraph, or for the named ones)
         self.batch_entities = batch_entities
         self.planner = QueryPlanner(supergraph)
         self.possible_types: dict[str, frozenset[str]] = {

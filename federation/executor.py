@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -77,15 +78,15 @@ async def execute_plan(
     variables: Mapping[str, Any],
     possible_types: Mapping[str, frozenset[str]],
     headers: Mapping[str, str] | None = None,
-    batch_entities: bool = True,
+    batch_entities: bool | AbstractSet[str] = True,
 ) -> tuple[JSONObject | None, list[JSONObject]]:
     """Run `plan` and return the merged (unshaped) data and the errors, in arrival order.
 
     `variables` are the coerced client variables (defaults applied). `possible_types` maps each
     abstract type name to its object type names, for fragments in requires and flatten paths.
     Subgraph errors are rewritten to client paths and carry `extensions.serviceName`. With
-    `batch_entities`, entity fetches to one subgraph that start together share one request
-    (`federation.batching`).
+    `batch_entities` (true, or the names of the subgraphs it applies to), entity fetches to one
+    subgraph that start together share one request (`federation.batching`).
     """
     state = _Execution(
         fetcher=fetcher,
@@ -95,7 +96,7 @@ async def execute_plan(
         headers=headers,
         data={},
         errors=[],
-        batcher=EntityBatcher(fetcher, headers) if batch_entities else None,
+        batcher=EntityBatcher(fetcher, headers, batch_entities) if batch_entities else None,
     )
     if plan.node is not None:
         await _run(plan.node, state)
@@ -156,7 +157,7 @@ async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
         if name != "representations"
     }
     try:
-        if state.batcher is not None:
+        if state.batcher is not None and state.batcher.batches(node.service_name):
             response = await state.batcher.fetch(node, representations, keys, variables)
         else:
             body = {

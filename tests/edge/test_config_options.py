@@ -96,9 +96,11 @@ max_body_bytes = 4096
 [subgraphs]
 timeout = 3
 max_response_depth = 40
+batch_entities = false
 [subgraphs.catalog]
 url = "http://catalog:4001/graphql"
 timeout = 0.5
+batch_entities = true
 [limits]
 max_depth = 3
 max_cost = false
@@ -120,6 +122,7 @@ log_query = true
     assert config.subgraphs.timeout == 3.0 and config.subgraphs.max_response_depth == 40
     assert config.subgraphs.urls == {"catalog": "http://catalog:4001/graphql"}
     assert config.subgraphs.timeouts == {"catalog": 0.5}
+    assert config.subgraphs.batches("catalog") and not config.subgraphs.batches("ratings")
     assert config.limits.max_depth == 3 and config.limits.max_cost is None
     assert config.resilience.failure_threshold is None and not config.resilience.dedupe
     assert not config.csrf.enabled and config.csrf.headers == ("x-requested-with",)

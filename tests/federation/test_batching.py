@@ -58,7 +58,10 @@ def _case(name: str) -> fixture_cases.FixtureCase:
 
 
 async def _run(
-    name: str, *, batch: bool, reviews: httpx.AsyncBaseTransport | None = None
+    name: str,
+    *,
+    batch: bool | frozenset[str],
+    reviews: httpx.AsyncBaseTransport | None = None,
 ) -> tuple[dict[str, Any], dict[str, RecordingTransport]]:
     case = _case(name)
     recorders = {
@@ -93,6 +96,13 @@ async def test_same_selection_shares_one_entities_field_and_dedupes_across_lists
     ids = [r["id"] for r in sent["variables"]["representations"]]
     assert ids == ["b1", "b2", "b3", "b4"]
     assert sent["query"].count("_entities") == 1
+
+
+async def test_batching_applies_only_to_the_subgraphs_named() -> None:
+    body, recorders = await _run("SameSelectionTwoLists", batch=frozenset({"shelf"}))
+    alone, _ = await _run("SameSelectionTwoLists", batch=False)
+    assert body == alone
+    assert len(recorders["reviews"].bodies) == 2  # reviews is not named: one request per fetch
 
 
 async def test_different_selections_become_aliased_entities_fields_of_one_request() -> None:
