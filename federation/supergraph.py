@@ -35,7 +35,7 @@ from graphql import (
 from .errors import SupergraphError
 from .supergraph_api import derive_api_schema
 from .supergraph_join import JoinDirectives, join_feature, type_nodes
-from .supergraph_links import LinkedFeature, parse_links
+from .supergraph_links import LinkedFeature, check_feature_support, parse_links
 
 __all__ = [
     "ContextArgument",
@@ -227,7 +227,8 @@ def load_supergraph(sdl: str) -> Supergraph:
     except GraphQLSyntaxError as error:
         raise SupergraphError(f"supergraph SDL does not parse: {error}") from error
     links = parse_links(document)
-    join = join_feature(links, document)
+    join = join_feature(links, document)  # first: its errors name the join version exactly
+    check_feature_support(links)
     try:
         schema = build_ast_schema(document)
     except (GraphQLError, TypeError) as error:

@@ -22,7 +22,7 @@ from graphql import (
 
 from .errors import SupergraphError
 
-__all__ = ["LinkedFeature", "parse_links"]
+__all__ = ["SUPPORTED_FEATURES", "LinkedFeature", "check_feature_support", "parse_links"]
 
 _VERSION = re.compile(r"^v\d+\.\d+$")
 
@@ -68,6 +68,34 @@ class LinkedFeature:
 
     def owns_type(self, local_name: str) -> bool:
         return local_name.startswith(self.alias + "__") or local_name in self.imports.values()
+
+
+#: The linked specs edgegraph implements, by name and versions. A supergraph may link any other
+#: spec for metadata; one linked `for: SECURITY` or `for: EXECUTION` changes who may read what
+#: or how fields resolve, so a gateway that ignored it would serve wrong or unprotected data.
+SUPPORTED_FEATURES: Mapping[str, frozenset[str]] = {
+    "core": frozenset({"v0.1", "v0.2"}),
+    "link": frozenset({"v1.0"}),
+    "join": frozenset({"v0.1", "v0.2", "v0.3", "v0.4", "v0.5"}),
+    "tag": frozenset({"v0.1", "v0.2", "v0.3"}),
+    "inaccessible": frozenset({"v0.1", "v0.2"}),
+}
+
+
+def check_feature_support(links: Iterable[LinkedFeature]) -> None:
+    """Refuse a supergraph that links a spec for SECURITY or EXECUTION which edgegraph does not
+    implement, as the core/link spec requires of any consumer (Apollo Gateway refuses the same
+    ones: `@authenticated`, `@requiresScopes`, `@policy`, `@context`, connectors, ...)."""
+    for link in links:
+        if link.purpose not in ("SECURITY", "EXECUTION"):
+            continue
+        if link.version in SUPPORTED_FEATURES.get(link.name, frozenset()):
+            continue
+        raise SupergraphError(
+            f"schema: the supergraph links {link.url} for {link.purpose}, which edgegraph does "
+            "not implement; serving it would ignore what that spec requires (access rules, "
+            "or how fields resolve)"
+        )
 
 
 def parse_links(document: DocumentNode) -> tuple[LinkedFeature, ...]:

@@ -40,7 +40,9 @@ from graphql import (
     parse,
     parse_type,
     print_ast,
+    visit,
 )
+from graphql.language import Visitor
 
 from .errors import CompositionError
 
@@ -235,6 +237,37 @@ class _Names:
         return None
 
 
+#: Federation directives composition would otherwise drop without a word, and what dropping
+#: them would cost: access rules, argument values, or directives the subgraph asked to keep.
+_UNSUPPORTED: dict[str, str] = {
+    "authenticated": "composed without it, the gateway would serve the data with no access rule.",
+    "requiresScopes": "composed without it, the gateway would serve the data with no access rule.",
+    "policy": "composed without it, the gateway would serve the data with no access rule.",
+    "context": "composed without it, @fromContext arguments would get no value.",
+    "fromContext": "composed without it, the argument would get no value.",
+    "composeDirective": "the directive it names would be missing from the supergraph.",
+}
+
+
+class _DirectiveNames(Visitor):
+    def __init__(self, names: _Names) -> None:
+        super().__init__()
+        self.names = names
+        self.found: list[str] = []
+
+    def enter_directive(self, node: DirectiveNode, *_args: object) -> None:
+        canonical = self.names.canonical(node.name.value)
+        if canonical is not None:
+            self.found.append(canonical)
+
+
+def _unsupported_directives(document: DocumentNode, names: _Names) -> dict[str, str]:
+    """The unsupported federation directives `document` applies, each with why it matters."""
+    collector = _DirectiveNames(names)
+    visit(document, collector)
+    return {name: _UNSUPPORTED[name] for name in collector.found if name in _UNSUPPORTED}
+
+
 # -- reading --------------------------------------------------------------------------------------
 
 
@@ -355,6 +388,17 @@ def read_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Sub
         )
         return None
     names = _Names(document)
+    unsupported = _unsupported_directives(document, names)
+    if unsupported:
+        errors.extend(
+            CompositionError(
+                code="UNSUPPORTED_FEATURE",
+                message=f"[{source.name}] @{name} is not supported by edgegraph: {why}",
+                subgraphs=(source.name,),
+            )
+            for name, why in unsupported.items()
+        )
+        return None
     roots = dict(ROOT_NAMES)
     for definition in document.definitions:
         if isinstance(definition, SchemaDefinitionNode | SchemaExtensionNode):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from graphql import print_schema
 
 from federation.composition import CompositionResult, SubgraphSource, compose
@@ -153,3 +154,54 @@ def test_compose_reports_every_unparsable_subgraph() -> None:
 def test_compose_is_deterministic() -> None:
     sets = fixture_set("requires_provides")
     assert compose(sets).supergraph_sdl == compose(list(sets)).supergraph_sdl
+
+
+@pytest.mark.parametrize(
+    ("imports", "applied", "directive"),
+    [
+        ('"@authenticated"', "me: String @authenticated", "authenticated"),
+        ('"@requiresScopes"', 'me: String @requiresScopes(scopes: [["me"]])', "requiresScopes"),
+        ('"@policy"', 'me: String @policy(policies: [["owner"]])', "policy"),
+        ('{ name: "@authenticated", as: "@signedIn" }', "me: String @signedIn", "authenticated"),
+    ],
+)
+def test_compose_refuses_access_rules_it_would_otherwise_drop(
+    imports: str, applied: str, directive: str
+) -> None:
+    # Composed without them, the fields would be served to anyone: an error, never a silent drop.
+    secured = (
+        'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", '
+        f'import: ["@key", {imports}])\n'
+        f"type Query {{ {applied} }}\n"
+    )
+    result = _compose(secured=secured, other=FED2 + "type Query { other: String }\n")
+    assert not result.ok
+    [error] = result.errors
+    assert error.code == "UNSUPPORTED_FEATURE" and error.subgraphs == ("secured",)
+    assert f"@{directive}" in error.message and "access rule" in error.message
+
+
+def test_compose_refuses_context_and_compose_directive() -> None:
+    sdl = (
+        'extend schema @link(url: "https://specs.apollo.dev/federation/v2.8", '
+        'import: ["@key", "@context", "@fromContext", "@composeDirective"])\n'
+        '  @link(url: "https://example.com/cache/v1.0", import: ["@cached"])\n'
+        '  @composeDirective(name: "@cached")\n'
+        "directive @cached on FIELD_DEFINITION\n"
+        'type Shop @key(fields: "id") @context(name: "shop") { id: ID! currency: String }\n'
+        'type Query { shop: Shop price(currency: String @fromContext(field: "$shop { currency }")): Int }\n'  # noqa: E501
+    )
+    result = _compose(shop=sdl)
+    assert {e.message.split(" is not")[0] for e in result.errors} == {
+        "[shop] @context", "[shop] @fromContext", "[shop] @composeDirective",
+    }  # fmt: skip
+    assert {e.code for e in result.errors} == {"UNSUPPORTED_FEATURE"}
+
+
+def test_compose_accepts_a_subgraph_that_only_imports_what_it_does_not_apply() -> None:
+    unused = (
+        'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", '
+        'import: ["@key", "@authenticated"])\n'
+        "type Query { open: String }\n"
+    )
+    assert _ok(_compose(unused=unused))

@@ -6,7 +6,7 @@ import pytest
 from graphql import GraphQLInterfaceType, print_ast, print_schema
 
 from federation.errors import SupergraphError
-from federation.supergraph import ContextArgument, Graph, Supergraph, load_supergraph
+from federation.supergraph import Graph, Supergraph, load_supergraph
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "supergraphs"
 
@@ -202,18 +202,43 @@ def test_load_supergraph_progressive_override_is_off_by_default() -> None:
     assert discount.override_label == "percent(10)"
 
 
-def test_load_supergraph_v05_context_arguments_tolerated() -> None:
-    supergraph = _load("join_v05_override")
-    local_price = supergraph.types["Product"].fields["localPrice"]
-    assert local_price.resolvable_in == {"products"}
-    assert local_price.in_graphs["products"].context_arguments == (
-        ContextArgument(
-            name="currency", type="String", context="products__shop", selection="{ currency }"
-        ),
+def test_load_supergraph_refuses_context_it_does_not_implement() -> None:
+    # @context/@fromContext change what a field's arguments are: planned without them, the
+    # subgraph would get no argument. The link spec says to refuse, as Apollo Gateway does.
+    with pytest.raises(SupergraphError, match=r"context/v0\.1 for SECURITY"):
+        _load("join_v05_context")
+
+
+@pytest.mark.parametrize(
+    ("spec", "purpose"),
+    [
+        ("https://specs.apollo.dev/authenticated/v0.1", "SECURITY"),
+        ("https://specs.apollo.dev/requiresScopes/v0.1", "SECURITY"),
+        ("https://specs.apollo.dev/policy/v0.1", "SECURITY"),
+        ("https://specs.apollo.dev/connect/v0.1", "EXECUTION"),
+        ("https://specs.apollo.dev/inaccessible/v0.9", "SECURITY"),
+    ],
+)
+def test_load_supergraph_refuses_security_and_execution_specs_it_does_not_implement(
+    spec: str, purpose: str
+) -> None:
+    sdl = _sdl("join_v05_override").replace(
+        '@link(url: "https://specs.apollo.dev/join/v0.5", for: EXECUTION)',
+        '@link(url: "https://specs.apollo.dev/join/v0.5", for: EXECUTION)\n'
+        f'  @link(url: "{spec}", for: {purpose})',
     )
-    printed = _api(supergraph)
-    _assert_no_federation_leftovers(printed)
-    assert "context" not in printed
+    with pytest.raises(SupergraphError, match=f"{spec.split('/')[-2]}/v0\\.[0-9] for {purpose}"):
+        load_supergraph(sdl)
+
+
+def test_load_supergraph_accepts_specs_linked_without_a_purpose() -> None:
+    # Metadata specs (no `for:`) change nothing the gateway does: serving them is safe.
+    sdl = _sdl("join_v05_override").replace(
+        '@link(url: "https://specs.apollo.dev/join/v0.5", for: EXECUTION)',
+        '@link(url: "https://specs.apollo.dev/join/v0.5", for: EXECUTION)\n'
+        '  @link(url: "https://example.com/cacheHints/v0.1")',
+    )
+    assert load_supergraph(sdl).types["Product"].fields["stock"]
 
 
 # -- Fed1-composed --------------------------------------------------------------------------------
