@@ -11,7 +11,7 @@ Groups are then frozen into Fetch/Flatten/Sequence/Parallel/Condition nodes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from graphql import (
     FragmentDefinitionNode,
@@ -40,6 +40,26 @@ from federation.supergraph import Supergraph
 __all__ = ["QueryPlanner"]
 
 _MAX_DEPTH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _Level:
+    """One selection level: `selections` on `parent_type` at `path`, planned into `selection`
+    inside `group`.
+
+    `provided` is what a `@provides` above makes local here; `user_keys` are the client's fields
+    at this level by response key, so internal fields can dodge them; `exclude` holds the
+    subgraphs whose entity keys are being planned here, which cannot supply their own keys.
+    """
+
+    group: FetchGroup
+    selection: SubSelectionSet
+    path: tuple[str, ...]
+    parent_type: str
+    selections: tuple[NSelection, ...]
+    provided: Provided | None
+    user_keys: Mapping[str, NField]
+    exclude: frozenset[str] = frozenset()
 
 
 class QueryPlanner:
@@ -119,7 +139,8 @@ class _PlanRun:
             by_graph.setdefault(chosen, []).append(field)
         for graph, graph_fields in by_graph.items():
             group = self.new_group(graph, (), is_entity=False)
-            self.plan_level(group, group.selection, (), root_type, tuple(graph_fields), None, {})
+            level = _Level(group, group.selection, (), root_type, tuple(graph_fields), None, {})
+            self.plan_level(level)
 
     def _plan_mutation_root(self, root_type: str, fields: list[NField]) -> None:
         # Mutations run in client order: only consecutive fields of one subgraph share a fetch.
@@ -130,7 +151,7 @@ class _PlanRun:
                 raise PlanningError(f"Cannot query field {root_type}.{field.name}", [field.name])
             if current is None or current.graph not in candidates:
                 current = self.new_group(self.facts.first(candidates), (), is_entity=False)
-            self.plan_level(current, current.selection, (), root_type, (field,), None, {})
+            self.plan_level(_Level(current, current.selection, (), root_type, (field,), None, {}))
 
     def _best_root_graph(
         self,
@@ -181,64 +202,39 @@ class _PlanRun:
 
     # -- one selection level ------------------------------------------------------------------
 
-    def plan_level(
-        self,
-        group: FetchGroup,
-        selection: SubSelectionSet,
-        path: tuple[str, ...],
-        parent_type: str,
-        selections: tuple[NSelection, ...],
-        provided: Provided | None,
-        user_keys: Mapping[str, NField],
-        exclude: frozenset[str] = frozenset(),
-    ) -> set[FetchGroup]:
-        """Plan `selections` on `parent_type` at `path` inside `group`.
+    def plan_level(self, level: _Level) -> set[FetchGroup]:
+        """Plan `level.selections` inside `level.group`.
 
         Returns every group that received fields (the producers of this data).
         """
         self.depth += 1
         if self.depth > _MAX_DEPTH:
-            raise PlanningError("The operation is too deep to plan", list(path))
+            raise PlanningError("The operation is too deep to plan", list(level.path))
         try:
-            if self.facts.is_interface_object(parent_type, group.graph):
-                return self._plan_interface_object(
-                    group, selection, path, parent_type, selections, provided, user_keys, exclude
-                )
-            if self.facts.type_kind(parent_type) in ("INTERFACE", "UNION"):
-                return self._plan_abstract(
-                    group, selection, path, parent_type, selections, provided, user_keys, exclude
-                )
-            return self._plan_object(
-                group, selection, path, parent_type, selections, provided, user_keys, exclude
-            )
+            if self.facts.is_interface_object(level.parent_type, level.group.graph):
+                return self._plan_interface_object(level)
+            if self.facts.type_kind(level.parent_type) in ("INTERFACE", "UNION"):
+                return self._plan_abstract(level)
+            return self._plan_object(level)
         finally:
             self.depth -= 1
 
-    def _plan_abstract(
-        self,
-        group: FetchGroup,
-        selection: SubSelectionSet,
-        path: tuple[str, ...],
-        parent_type: str,
-        selections: tuple[NSelection, ...],
-        provided: Provided | None,
-        user_keys: Mapping[str, NField],
-        exclude: frozenset[str],
-    ) -> set[FetchGroup]:
+    def _plan_abstract(self, level: _Level) -> set[FetchGroup]:
+        group, parent_type = level.group, level.parent_type
         graph = group.graph
-        selection.field("__typename")
+        level.selection.field("__typename")
         runtime = sorted(self.supergraph.possible_types(parent_type, graph))
-        scope = self.scopes.get((group.id, path))
+        scope = self.scopes.get((group.id, level.path))
         if scope is not None:
             runtime = [name for name in runtime if name in scope]
         shared: list[NField] = []
         through_interface: list[NField] = []
         per_type: dict[str, list[NSelection]] = {name: [] for name in runtime}
-        for item in selections:
+        for item in level.selections:
             if isinstance(item, NField):
                 if item.name == "__typename":
                     continue
-                if self.facts.uniform(parent_type, item, runtime, graph, provided):
+                if self.facts.uniform(parent_type, item, runtime, graph, level.provided):
                     shared.append(item)
                 elif self.facts.interface_entity_graphs(parent_type, item.name, graph):
                     through_interface.append(item)
@@ -254,35 +250,23 @@ class _PlanRun:
         if through_interface:
             # Fields an `@interfaceObject` (or an entity interface) adds: fetched on the
             # interface itself, whatever the concrete type.
-            level_keys = client_fields_by_key(self.facts.flatten(selections, parent_type)) or dict(
-                user_keys
-            )
-            producers |= self._plan_remote(
-                group, selection, path, parent_type, through_interface, level_keys, exclude
-            )
+            producers |= self._plan_remote(level, through_interface, self._level_keys(level))
         if shared:
-            producers |= self._plan_object(
-                group, selection, path, parent_type, tuple(shared), provided, user_keys, exclude
-            )
+            producers |= self._plan_object(replace(level, selections=tuple(shared)))
         for name, items in per_type.items():
             if items:
-                fragment = selection.fragment(name)
+                fragment = level.selection.fragment(name)
                 producers |= self.plan_level(
-                    group, fragment.children, path, name, tuple(items), provided, user_keys, exclude
+                    replace(
+                        level,
+                        selection=fragment.children,
+                        parent_type=name,
+                        selections=tuple(items),
+                    )
                 )
         return producers
 
-    def _plan_interface_object(
-        self,
-        group: FetchGroup,
-        selection: SubSelectionSet,
-        path: tuple[str, ...],
-        parent_type: str,
-        selections: tuple[NSelection, ...],
-        provided: Provided | None,
-        user_keys: Mapping[str, NField],
-        exclude: frozenset[str],
-    ) -> set[FetchGroup]:
+    def _plan_interface_object(self, level: _Level) -> set[FetchGroup]:
         """An interface seen from a subgraph where it is an `@interfaceObject`.
 
         That subgraph only knows the interface's name, so `__typename` and fragments on concrete
@@ -290,46 +274,39 @@ class _PlanRun:
         """
         plain: list[NSelection] = []
         lookups: list[NSelection] = []
-        for item in selections:
+        for item in level.selections:
             if isinstance(item, NField):
                 (lookups if item.name == "__typename" else plain).append(item)
-            elif item.type_condition in (None, parent_type):
+            elif item.type_condition in (None, level.parent_type):
                 plain.append(NFragment(None, item.selections))
             else:
                 lookups.append(item)
-        producers = self._plan_object(
-            group, selection, path, parent_type, tuple(plain), provided, user_keys, exclude
-        )
+        plain_level = replace(level, selections=tuple(plain))
+        producers = self._plan_object(plain_level)
         if lookups:
-            owner = self.facts.interface_owner(parent_type)
+            owner = self.facts.interface_owner(level.parent_type)
             if owner is None:
                 raise PlanningError(
-                    f"No subgraph can tell the concrete type of {parent_type}", list(path)
+                    f"No subgraph can tell the concrete type of {level.parent_type}",
+                    list(level.path),
                 )
-            level_keys = client_fields_by_key(
-                self.facts.flatten(tuple(plain), parent_type)
-            ) or dict(user_keys)
             producers |= self._jump(
-                group, selection, path, parent_type, owner, lookups,
-                group.conditions, level_keys, exclude, requires_field=None,
+                level, owner, lookups, level.group.conditions, self._level_keys(plain_level),
+                requires_field=None,
             )  # fmt: skip
         return producers
 
     def _plan_via_interface(
-        self,
-        group: FetchGroup,
-        selection: SubSelectionSet,
-        path: tuple[str, ...],
-        object_type: str,
-        field: NField,
-        level_keys: Mapping[str, NField],
-        exclude: frozenset[str],
+        self, level: _Level, field: NField, level_keys: Mapping[str, NField]
     ) -> set[FetchGroup]:
         """A field an `@interfaceObject` adds, asked on a concrete type: fetch it on the
         interface, with the key read from the concrete object."""
+        group, object_type = level.group, level.parent_type
         interface = self.facts.interface_with(object_type, field.name, group.graph)
         if interface is None:
-            raise PlanningError(f"No subgraph resolves {object_type}.{field.name}", list(path))
+            raise PlanningError(
+                f"No subgraph resolves {object_type}.{field.name}", list(level.path)
+            )
         graph = self.facts.first(
             frozenset(
                 g
@@ -339,25 +316,16 @@ class _PlanRun:
         )
         requires = self.facts.requires(interface, field.name, graph) is not None
         return self._jump(
-            group, selection, path, interface, graph, [field],
-            (*group.conditions, *field.conditions), level_keys, exclude,
+            replace(level, parent_type=interface), graph, [field],
+            (*group.conditions, *field.conditions), level_keys,
             requires_field=field if requires else None, key_type=object_type,
         )  # fmt: skip
 
-    def _plan_object(
-        self,
-        group: FetchGroup,
-        selection: SubSelectionSet,
-        path: tuple[str, ...],
-        parent_type: str,
-        selections: tuple[NSelection, ...],
-        provided: Provided | None,
-        user_keys: Mapping[str, NField],
-        exclude: frozenset[str],
-    ) -> set[FetchGroup]:
+    def _plan_object(self, level: _Level) -> set[FetchGroup]:
+        group, parent_type = level.group, level.parent_type
         graph = group.graph
-        fields = self.facts.flatten(selections, parent_type)
-        level_keys = self._level_keys(selections, parent_type, user_keys)
+        fields = self.facts.flatten(level.selections, parent_type)
+        level_keys = self._level_keys(level)
         producers = {group}
         remote: list[NField] = []
         local: list[NField] = []
@@ -365,12 +333,12 @@ class _PlanRun:
             if field.name == "__typename":
                 continue  # shaping answers it from the data or the static type
             if self.facts.local(
-                parent_type, field.name, group.graph, provided
+                parent_type, field.name, graph, level.provided
             ) and not self.facts.requires(parent_type, field.name, graph):
                 local.append(field)
             else:
                 remote.append(field)
-        hops = self._hop_targets(parent_type, remote, graph, exclude)
+        hops = self._hop_targets(parent_type, remote, graph, level.exclude)
         for field in local:
             # A subtree this subgraph cannot finish, which a subgraph we hop to anyway can
             # answer whole: fetch it there, in the same request, instead of hopping twice.
@@ -382,32 +350,22 @@ class _PlanRun:
             ):
                 remote.append(field)
                 continue
-            producers |= self._add_local(
-                group, selection, path, parent_type, field, provided, level_keys, exclude
-            )
+            producers |= self._add_local(level, field, level_keys)
         for field in [f for f in remote if f not in local]:
             if not self.facts.resolvable_in(parent_type, field.name) and self.facts.interface_with(
                 parent_type, field.name, graph
             ):
-                producers |= self._plan_via_interface(
-                    group, selection, path, parent_type, field, level_keys, exclude
-                )
+                producers |= self._plan_via_interface(level, field, level_keys)
                 remote.remove(field)
         if remote:
-            producers |= self._plan_remote(
-                group, selection, path, parent_type, remote, level_keys, exclude
-            )
+            producers |= self._plan_remote(level, remote, level_keys)
         return producers
 
-    def _level_keys(
-        self,
-        selections: tuple[NSelection, ...],
-        parent_type: str,
-        inherited: Mapping[str, NField],
-    ) -> dict[str, NField]:
+    def _level_keys(self, level: _Level) -> dict[str, NField]:
         """The client's fields at this level by response key (internal fields see the level's
-        client fields, passed down to them as `inherited`)."""
-        return client_fields_by_key(self.facts.flatten(selections, parent_type)) or dict(inherited)
+        client fields, passed down to them as `user_keys`)."""
+        fields = self.facts.flatten(level.selections, level.parent_type)
+        return client_fields_by_key(fields) or dict(level.user_keys)
 
     def _hop_targets(
         self, parent_type: str, fields: list[NField], graph: str, exclude: frozenset[str]
@@ -425,24 +383,17 @@ class _PlanRun:
         return targets
 
     def _add_local(
-        self,
-        group: FetchGroup,
-        selection: SubSelectionSet,
-        path: tuple[str, ...],
-        parent_type: str,
-        field: NField,
-        provided: Provided | None,
-        level_keys: Mapping[str, NField],
-        exclude: frozenset[str],
+        self, level: _Level, field: NField, level_keys: Mapping[str, NField]
     ) -> set[FetchGroup]:
+        group, parent_type, provided = level.group, level.parent_type, level.provided
         alias = field.alias
         if field.internal:
             alias = internal_alias(field, level_keys)
-        sub = selection.field(field.name, alias, field.arguments, field.directives)
+        sub = level.selection.field(field.name, alias, field.arguments, field.directives)
         if not field.selections:
             return {group}
         child_type, lists = self.facts.field_type(parent_type, field.name)
-        child_path = (*path, alias or field.name, *(["@"] * lists))
+        child_path = (*level.path, alias or field.name, *(["@"] * lists))
         child_provided = provided.get(field.name) if provided is not None else None
         meta = self.supergraph.types[parent_type].fields.get(field.name)
         in_graph = meta.in_graphs.get(group.graph) if meta is not None else None
@@ -457,31 +408,31 @@ class _PlanRun:
                     *(self.supergraph.possible_types(child_type, g) for g in graphs)
                 )
                 self.scopes[(group.id, child_path)] = common
-        nested_keys = nested_user_keys(field, level_keys)
         return self.plan_level(
-            group, sub.children, child_path, child_type, field.selections,
-            child_provided, nested_keys, exclude,
-        )  # fmt: skip
+            replace(
+                level,
+                selection=sub.children,
+                path=child_path,
+                parent_type=child_type,
+                selections=field.selections,
+                provided=child_provided,
+                user_keys=nested_user_keys(field, level_keys),
+            )
+        )
 
     # -- jumps --------------------------------------------------------------------------------
 
     def _plan_remote(
-        self,
-        group: FetchGroup,
-        selection: SubSelectionSet,
-        path: tuple[str, ...],
-        parent_type: str,
-        fields: list[NField],
-        level_keys: Mapping[str, NField],
-        exclude: frozenset[str],
+        self, level: _Level, fields: list[NField], level_keys: Mapping[str, NField]
     ) -> set[FetchGroup]:
+        group, parent_type = level.group, level.parent_type
         producers: set[FetchGroup] = set()
         assignments: dict[tuple[str, tuple[Condition, ...], bool], list[NField]] = {}
         pending = list(fields)
         while pending:
             options: dict[str, list[NField]] = {}
             for field in pending:
-                for graph in self.facts.resolvable_in(parent_type, field.name) - exclude:
+                for graph in self.facts.resolvable_in(parent_type, field.name) - level.exclude:
                     if self.facts.entry_key(parent_type, graph) is not None:
                         options.setdefault(graph, []).append(field)
             unplannable = [f for f in pending if not any(f in v for v in options.values())]
@@ -490,7 +441,7 @@ class _PlanRun:
                 raise PlanningError(
                     f"Cannot plan field {parent_type}.{field.name}: no subgraph can resolve it "
                     "from here",
-                    [*path, field.response_key],
+                    [*level.path, field.response_key],
                 )
             # Hop as little as possible: prefer a subgraph entered with a key at hand, then the
             # one that resolves the most fields, then supergraph order.
@@ -512,36 +463,31 @@ class _PlanRun:
             if with_requires:
                 for field in graph_fields:
                     producers |= self._jump(
-                        group, selection, path, parent_type, graph, [field],
-                        all_conditions, level_keys, exclude, requires_field=field,
-                    )  # fmt: skip
+                        level, graph, [field], all_conditions, level_keys, requires_field=field
+                    )
             else:
                 producers |= self._jump(
-                    group, selection, path, parent_type, graph, graph_fields,
-                    all_conditions, level_keys, exclude, requires_field=None,
-                )  # fmt: skip
+                    level, graph, graph_fields, all_conditions, level_keys, requires_field=None
+                )
         return producers
 
     def _jump(
         self,
-        group: FetchGroup,
-        selection: SubSelectionSet,
-        path: tuple[str, ...],
-        parent_type: str,
+        level: _Level,
         graph: str,
         fields: Sequence[NSelection],
         conditions: tuple[Condition, ...],
         level_keys: Mapping[str, NField],
-        exclude: frozenset[str],
         *,
         requires_field: NField | None,
         key_type: str | None = None,
     ) -> set[FetchGroup]:
         """Move `fields` to an entity fetch in `graph`, entered through one of its keys.
 
-        Key (and required) fields are planned on `key_type` (default: `parent_type`) in the
-        current group, where the data is; the fetch itself asks for `parent_type`.
+        Key (and required) fields are planned on `key_type` (default: `level.parent_type`) in
+        the current group, where the data is; the fetch itself asks for `level.parent_type`.
         """
+        group, path, parent_type = level.group, level.path, level.parent_type
         source_type = key_type or parent_type
         key = self.facts.entry_key(parent_type, graph, group.graph)
         if key is None:  # _plan_remote only offers graphs with an entry key
@@ -554,11 +500,11 @@ class _PlanRun:
         )
         key_fields = fields_from_selection_set(key.selections, directives)
         inputs: list[InputField] = [InputField("__typename", "__typename")]
-        selection.field("__typename")
+        level.selection.field("__typename")
+        source = replace(level, parent_type=source_type, provided=None, user_keys=level_keys)
         producers = self.plan_level(
-            group, selection, path, source_type, key_fields, None, level_keys,
-            exclude | {graph},
-        )  # fmt: skip
+            replace(source, selections=key_fields, exclude=level.exclude | {graph})
+        )
         inputs += input_fields(key_fields, level_keys)
         if requires_field is not None:
             requires = self.facts.requires(parent_type, requires_field.name, graph)
@@ -567,9 +513,7 @@ class _PlanRun:
             required = fields_from_selection_set(requires, directives)
             # Required fields may come from anywhere, the target included (when it can resolve
             # them without the field being planned); cycles end at the depth guard.
-            producers |= self.plan_level(
-                group, selection, path, source_type, required, None, level_keys
-            )
+            producers |= self.plan_level(replace(source, selections=required, exclude=frozenset()))
             inputs += input_fields(required, level_keys)
             child = self.new_group(graph, path, is_entity=True, conditions=conditions)
         else:
@@ -586,14 +530,12 @@ class _PlanRun:
             # That subgraph knows only the interface: send its name, not the concrete type's.
             child.input_rewrites[source_type] = parent_type
         fragment = child.selection.fragment(parent_type)
+        target = _Level(
+            child, fragment.children, path, parent_type, tuple(fields), None, level_keys
+        )
         if requires_field is not None:
             # The post-requires step resolves the field itself, with its requirements in hand.
-            self._add_local(
-                child, fragment.children, path, parent_type, requires_field, None, level_keys,
-                frozenset(),
-            )  # fmt: skip
+            self._add_local(target, requires_field, level_keys)
         else:
-            self.plan_level(
-                child, fragment.children, path, parent_type, tuple(fields), None, level_keys
-            )
+            self.plan_level(target)
         return {child}
