@@ -20,7 +20,7 @@ indices, so the executor treats a batched answer exactly like an unbatched one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -60,7 +60,7 @@ class _Part:
 
     node: FetchNode
     representations: list[Representation]
-    keys: list[bytes]
+    keys: list[Hashable]
     variables: dict[str, Any]
     #: the plan node this fetch runs for, so a batched request is timed for each of them
     plan_node: FetchNode | FlattenNode | None
@@ -76,7 +76,7 @@ class _Group:
     representations: list[Representation] = field(default_factory=list)
     #: per part: its i-th representation is the group's `positions[part][i]`-th
     positions: list[list[int]] = field(default_factory=list)
-    index_of: dict[bytes, int] = field(default_factory=dict)
+    index_of: dict[Hashable, int] = field(default_factory=dict)
 
     def add(self, part: _Part) -> None:
         positions: list[int] = []
@@ -115,7 +115,7 @@ class EntityBatcher:
         self,
         node: FetchNode,
         representations: list[Representation],
-        keys: list[bytes],
+        keys: list[Hashable],
         variables: dict[str, Any],
     ) -> JSONObject:
         """This fetch's answer, as if it had been sent alone; raises `SubgraphFetchError`."""

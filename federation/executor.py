@@ -8,7 +8,7 @@ shaping pass (`federation.shaping`) turns it into exactly what the client asked 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,7 +33,9 @@ from federation.merge import (
     collect_targets,
     copy_json,
     deep_merge,
+    flat_requires,
     project,
+    project_flat,
     subtype_predicate,
 )
 from federation.plan import (
@@ -196,23 +198,27 @@ async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
 
 def _representations(
     flatten: FlattenNode, state: _Execution
-) -> tuple[list[Representation], list[bytes], list[_Mapped]]:
+) -> tuple[list[Representation], list[Hashable], list[_Mapped]]:
     """Project every target, deduplicated: the same entity is sent once and fanned back out.
 
-    Also returns each representation's identity (canonical JSON), for batching across fetches.
+    Also returns each representation's identity (`_identity`), for batching across fetches.
     """
     node = flatten.node
     requires = node.requires or ()
+    flat = flat_requires(requires)
     representations: list[Representation] = []
-    keys: list[bytes] = []
-    index_of: dict[bytes, int] = {}
+    keys: list[Hashable] = []
+    index_of: dict[Hashable, int] = {}
     mapped: list[_Mapped] = []
     for obj in collect_objects(state.data, flatten.path, state.is_subtype):
-        representation = project(obj, requires, state.is_subtype)
+        if flat is not None:
+            representation = project_flat(obj, flat, state.is_subtype)
+        else:
+            representation = project(obj, requires, state.is_subtype)
         if representation is None:
             continue
         _rewrite_input(representation, node.input_rewrites, state.is_subtype)
-        key = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
+        key = _identity(representation)
         index = index_of.get(key)
         if index is None:
             index = index_of[key] = len(representations)
@@ -220,6 +226,17 @@ def _representations(
             keys.append(key)
         mapped.append((obj, index))
     return representations, keys, mapped
+
+
+def _identity(representation: Representation) -> Hashable:
+    """What makes two representations the same entity: their items when every value is a
+    string, an int or null (the usual keys), else their canonical JSON. Types are kept apart:
+    1, 1.0 and true are equal in Python but different JSON, so only str and int go as is."""
+    for value in representation.values():
+        kind = type(value)
+        if kind is not str and kind is not int and value is not None:
+            return orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
+    return tuple(representation.items())
 
 
 def _merge_entities(

@@ -18,7 +18,9 @@ __all__ = [
     "collect_targets",
     "copy_json",
     "deep_merge",
+    "flat_requires",
     "project",
+    "project_flat",
     "subtype_predicate",
 ]
 
@@ -132,6 +134,45 @@ def _fragment_conditions(requires: tuple[InputSelection, ...]) -> tuple[str, ...
         _CONDITIONS.clear()
     _CONDITIONS[id(requires)] = (requires, conditions)
     return conditions
+
+
+#: An entity fetch's inputs in their most common shape, one fragment of leaf fields such as
+#: `... on Title { __typename id }`: its type condition and each field's (name, response key).
+FlatRequires: TypeAlias = tuple[str, tuple[tuple[str, str], ...]]
+
+_FLAT: dict[int, tuple[tuple[InputSelection, ...], FlatRequires | None]] = {}
+
+
+def flat_requires(requires: tuple[InputSelection, ...]) -> FlatRequires | None:
+    """`requires` as a FlatRequires when it has that shape, else None. Cached per plan."""
+    entry = _FLAT.get(id(requires))
+    if entry is not None and entry[0] is requires:
+        return entry[1]
+    flat: FlatRequires | None = None
+    if len(requires) == 1 and isinstance(requires[0], InputFragment):
+        fields = requires[0].selections
+        if all(isinstance(s, InputField) and not s.selections for s in fields):
+            pairs = tuple((s.name, s.response_key) for s in fields if isinstance(s, InputField))
+            flat = (requires[0].type_condition, pairs)
+    if len(_FLAT) >= 4096:
+        _FLAT.clear()
+    _FLAT[id(requires)] = (requires, flat)
+    return flat
+
+
+def project_flat(
+    obj: Mapping[str, Any], flat: FlatRequires, is_subtype: IsSubtype
+) -> Representation | None:
+    """`project` for FlatRequires, without the general walk: the same result, far cheaper."""
+    typename = obj.get("__typename")
+    if not isinstance(typename, str) or not is_subtype(typename, flat[0]):
+        return None
+    representation: Representation = {"__typename": typename}
+    for name, response_key in flat[1]:
+        if response_key not in obj:
+            return None  # an earlier fetch failed and already reported it
+        representation[name] = obj[response_key]
+    return representation
 
 
 def _project_into(

@@ -9,7 +9,9 @@ from federation.merge import (
     collect_targets,
     copy_json,
     deep_merge,
+    flat_requires,
     project,
+    project_flat,
     subtype_predicate,
 )
 from federation.plan import InputField, InputFragment
@@ -175,3 +177,52 @@ def test_collect_objects_finds_what_collect_targets_finds_in_order(
     expected = [obj for obj, _ in collect_targets(data, path, IS_SUBTYPE)]
     found = collect_objects(data, path, IS_SUBTYPE)
     assert [id(obj) for obj in found] == [id(obj) for obj in expected]
+
+
+FLAT_REQUIRES = (
+    InputFragment(
+        "Media",
+        (
+            InputField("__typename", "__typename"),
+            InputField("id", "id"),
+            InputField("rating", "_rating_alias"),
+        ),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"__typename": "Book", "id": "1", "_rating_alias": "PG"},
+        {"__typename": "Book", "id": 7, "_rating_alias": None, "other": 1},
+        {"__typename": "Book", "id": "1"},  # a required field missing: no representation
+        {"__typename": "User", "id": "1", "_rating_alias": "PG"},  # not a Media
+        {"id": "1", "_rating_alias": "PG"},  # no __typename
+    ],
+)
+def test_project_flat_gives_what_project_gives(obj: dict[str, Any]) -> None:
+    flat = flat_requires(FLAT_REQUIRES)
+    assert flat == (
+        "Media",
+        (("__typename", "__typename"), ("id", "id"), ("rating", "_rating_alias")),
+    )
+    assert project_flat(obj, flat, IS_SUBTYPE) == project(obj, FLAT_REQUIRES, IS_SUBTYPE)
+
+
+def test_flat_requires_is_none_for_nested_or_several_fragments() -> None:
+    nested = (InputFragment("Book", (InputField("owner", "owner", (InputField("id", "id"),)),)),)
+    two = (InputFragment("Book", (InputField("id", "id"),)), InputFragment("Movie", ()))
+    assert flat_requires(nested) is None
+    assert flat_requires(two) is None
+
+
+def test_representation_identity_keeps_json_types_apart() -> None:
+    from federation.executor import _identity
+
+    same = [{"__typename": "T", "id": "1"}, {"__typename": "T", "id": "1"}]
+    assert _identity(same[0]) == _identity(same[1])
+    # Equal in Python, different in JSON: never the same entity.
+    variants = [1, True, 1.0, "1", None, {"a": 1}, [1]]
+    identities = {_identity({"__typename": "T", "id": value}) for value in variants}
+    assert len(identities) == len(variants)
