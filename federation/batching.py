@@ -159,10 +159,21 @@ class EntityBatcher:
             return answer
         combined = combine_entity_operations(tuple(groups), frozenset(variables))
         if combined is None:  # not expressible as one operation: one request per text
-            answers = await asyncio.gather(
-                *(self._send_groups(service, [group], None, variables) for group in groups.values())
+            # Each request answers (or fails) its own group's followers; only the leader's
+            # group's outcome is the leader's.
+            outcomes = await asyncio.gather(
+                *(
+                    self._send_groups(service, [group], None, variables)
+                    for group in groups.values()
+                ),
+                return_exceptions=True,
             )
-            return next(answer for answer in answers if answer is not None)
+            leading = next(i for i, g in enumerate(groups.values()) if parts[0] in g.parts)
+            outcome = outcomes[leading]
+            if isinstance(outcome, BaseException):
+                raise outcome
+            assert outcome is not None  # the leader is in this group
+            return outcome
         answer = await self._send_groups(service, list(groups.values()), combined, variables)
         assert answer is not None  # the leader is in the first group
         return answer

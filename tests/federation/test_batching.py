@@ -188,3 +188,43 @@ def test_operations_that_cannot_be_combined_are_sent_apart(
     operations: tuple[str, ...], variables: frozenset[str]
 ) -> None:
     assert combine_entity_operations(operations, variables) is None
+
+
+class RefusesSummaries(httpx.AsyncBaseTransport):
+    """The reviews subgraph, except that requests asking for `summary` cannot connect."""
+
+    def __init__(self) -> None:
+        self.inner = RecordingTransport(GraphQL(subgraphs.SUBGRAPHS["reviews"]))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if b"summary" in await request.aread():
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_texts_that_cannot_share_an_operation_go_apart_and_fail_apart() -> None:
+    # The client's variable is named like batching's own: the two texts go as two requests,
+    # and the one that fails takes only its own fetch's fields with it.
+    document = """
+        query Apart($representations0: Int!) {
+          featured { id rating }
+          newest { id summary(maxLength: $representations0) }
+        }
+    """
+    reviews = RefusesSummaries()
+    supergraph = load_supergraph(fixture_cases.supergraph_sdl(FEATURE))
+    urls = {graph: info.url for graph, info in supergraph.graphs.items()}
+    mounts: dict[str, httpx.AsyncBaseTransport] = {
+        "http://shelf": httpx.ASGITransport(app=GraphQL(subgraphs.SUBGRAPHS["shelf"])),
+        "http://reviews": reviews,
+    }
+    async with httpx.AsyncClient(mounts=mounts) as client:
+        engine = Engine(supergraph, HttpFetcher(urls, client=client))
+        result = await engine.execute(document, "Apart", {"representations0": 5})
+    body = result.body
+    assert [book["rating"] for book in body["data"]["featured"]] == [5, 4, 3]
+    assert [book["summary"] for book in body["data"]["newest"]] == [None, None]
+    assert _paths(body) == [["newest", 0, "summary"], ["newest", 1, "summary"]]
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"SUBGRAPH_UNREACHABLE"}
+    [sent] = reviews.inner.bodies  # the rating request; the summary one never connected
+    assert "summary" not in sent["query"] and sent["query"].count("_entities(") == 1
