@@ -168,7 +168,10 @@ class EntityBatcher:
                 ),
                 return_exceptions=True,
             )
-            leading = next(i for i, g in enumerate(groups.values()) if parts[0] in g.parts)
+            leader = parts[0]
+            leading = next(
+                i for i, g in enumerate(groups.values()) if any(p is leader for p in g.parts)
+            )
             outcome = outcomes[leading]
             if isinstance(outcome, BaseException):
                 raise outcome
