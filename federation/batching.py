@@ -45,7 +45,7 @@ from federation.plan import FetchNode, FlattenNode
 from federation.telemetry import current_node, fetching_for
 from federation.types import JSONObject, Representation
 
-__all__ = ["EntityBatcher", "combine_entity_operations"]
+__all__ = ["EntityBatcher", "combine_entity_operations", "entities_body"]
 
 #: Event-loop turns the first fetch waits for siblings to join. Each nesting level of parallel
 #: branches starts one turn later; a turn in which nobody joined ends the wait early.
@@ -133,7 +133,11 @@ class EntityBatcher:
             finally:
                 del self._joining[service]
             if len(parts) == 1:
-                return await self._fetcher.fetch(service, _single_body(part), self._headers)
+                return await self._fetcher.fetch(
+                    service,
+                    entities_body(part.node.operation, part.representations, part.variables),
+                    self._headers,
+                )
             return await self._send(service, parts)
         except BaseException as exc:
             # A failed or cancelled leader must not leave its followers waiting forever.
@@ -231,10 +235,13 @@ async def _let_siblings_join(parts: list[_Part]) -> None:
         await asyncio.sleep(0)
 
 
-def _single_body(part: _Part) -> JSONObject:
+def entities_body(
+    operation: str, representations: list[Representation], variables: Mapping[str, Any]
+) -> JSONObject:
+    """The request body of one entity fetch sent alone."""
     return {
-        "query": part.node.operation,
-        "variables": {_REPRESENTATIONS: part.representations, **part.variables},
+        "query": operation,
+        "variables": {_REPRESENTATIONS: representations, **variables},
     }
 
 

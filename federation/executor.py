@@ -25,7 +25,7 @@ from graphql import (
     parse,
 )
 
-from federation.batching import EntityBatcher
+from federation.batching import EntityBatcher, entities_body
 from federation.fetcher import Fetcher, SubgraphFetchError
 from federation.merge import (
     IsSubtype,
@@ -162,10 +162,7 @@ async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
         if state.batcher is not None and state.batcher.batches(node.service_name):
             response = await state.batcher.fetch(node, representations, keys, variables)
         else:
-            body = {
-                "query": node.operation,
-                "variables": {"representations": representations, **variables},
-            }
+            body = entities_body(node.operation, representations, variables)
             response = await state.fetcher.fetch(node.service_name, body, state.headers)
     except SubgraphFetchError as exc:
         owed = _owed_entity_paths(flatten, mapped, state)

@@ -8,6 +8,7 @@ backend call the batch makes is a child of the batch.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -66,29 +67,24 @@ async def traced_backend_call(
     """
     started = telemetry.clock()
     code: str | None = None
-    if not telemetry.records_spans:
-        # No span would be exported: the request span's `traceparent` still goes on.
+    attributes = {ATTR_BACKEND: backend, "http.request.method": method, "url.path": path}
+    # No span when none would be exported; the request span's `traceparent` still goes on.
+    with (
+        telemetry.tracer.start_as_current_span(
+            SPAN_BACKEND, kind=SpanKind.CLIENT, attributes=attributes
+        )
+        if telemetry.records_spans
+        else contextlib.nullcontext()
+    ) as call:
         headers: dict[str, str] = {}
         inject_trace_context(headers)
         try:
             return await send(headers)
         except GraphQLError as error:
             code = _code(error)
-            raise
-        finally:
-            telemetry.record_backend_call(backend, telemetry.clock() - started, code=code)
-    attributes = {ATTR_BACKEND: backend, "http.request.method": method, "url.path": path}
-    with telemetry.tracer.start_as_current_span(
-        SPAN_BACKEND, kind=SpanKind.CLIENT, attributes=attributes
-    ) as call:
-        traced: dict[str, str] = {}
-        inject_trace_context(traced)
-        try:
-            return await send(traced)
-        except GraphQLError as error:
-            code = _code(error)
-            call.set_attribute("error.type", code)
-            call.set_status(Status(StatusCode.ERROR, error.message))
+            if call is not None:
+                call.set_attribute("error.type", code)
+                call.set_status(Status(StatusCode.ERROR, error.message))
             raise
         finally:
             telemetry.record_backend_call(backend, telemetry.clock() - started, code=code)
