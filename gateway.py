@@ -56,12 +56,12 @@ from federation.composition.cli import (
 )
 from federation.engine import Engine
 from federation.errors import SupergraphError
-from federation.fetcher import Fetcher, HttpFetcher
-from federation.instrument import HealthProbe, instrument_engine
 from federation.limits import Limits
-from federation.resilience import Resilience
-from federation.supergraph import Supergraph, load_supergraph
-from federation.telemetry import Telemetry
+from federation.subgraphs.fetcher import Fetcher, HttpFetcher
+from federation.subgraphs.resilience import Resilience
+from federation.supergraph.model import Supergraph, load_supergraph
+from federation.telemetry.instrument import HealthProbe, instrument_engine
+from federation.telemetry.tracing import Telemetry
 
 __all__ = ["create_app", "main"]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import uvicorn
 
 from edge.config import GatewayConfig, SubgraphsConfig
-from federation.resilience import Resilience
-from federation.supergraph import load_supergraph
+from federation.subgraphs.resilience import Resilience
+from federation.supergraph.model import load_supergraph
 from gateway import create_app
 
 __all__ = ["best_http", "best_loop", "main"]

@@ -9,7 +9,8 @@ keeps it equal to the defaults here). The sections:
   both list the subgraphs to compose and configure the gateway),
 - `[graphql]` (introspection, GraphiQL, plans, error masking, caches),
 - `[limits]` (`federation.limits.Limits`: `false` switches a limit off),
-- `[resilience]` (`federation.resilience.Resilience`: breakers, retries, in-flight dedupe),
+- `[resilience]` (`federation.subgraphs.resilience.Resilience`: breakers, retries, in-flight
+  dedupe),
 - `[csrf]`, `[persisted]`, `[headers]`, `[reload]` and `[telemetry]`.
 
 Unknown keys are errors naming the key, so a typo cannot silently leave an option at its
@@ -31,10 +32,10 @@ from types import MappingProxyType
 from typing import Any
 
 from edge.protection import CSRF_HEADERS, DEFAULT_MAX_BODY_BYTES
-from federation.fetcher import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RESPONSE_DEPTH
 from federation.limits import Limits
-from federation.resilience import Resilience
-from federation.telemetry import TelemetryConfig, TraceExport
+from federation.subgraphs.fetcher import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RESPONSE_DEPTH
+from federation.subgraphs.resilience import Resilience
+from federation.telemetry.tracing import TelemetryConfig, TraceExport
 
 __all__ = [
     "DEFAULT_PROPAGATED_HEADERS",

@@ -31,7 +31,7 @@ from edge.persisted import PersistedQueries
 from edge.policy import INTERNAL_ERROR_MESSAGE, introspection_errors, mask_errors, strip_suggestions
 from federation.engine import Engine, EngineResult
 from federation.operation import OperationError
-from federation.telemetry import note_result
+from federation.telemetry.tracing import note_result
 
 __all__ = ["PLAN_HEADER", "GraphQLEndpoint"]
 

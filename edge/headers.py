@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from edge.config import HeadersConfig
-from federation.fetcher import Fetcher
+from federation.subgraphs.fetcher import Fetcher
 
 __all__ = ["HOP_BY_HOP", "HeaderRules", "PropagatingFetcher", "forwardable_headers"]
 

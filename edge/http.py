@@ -15,7 +15,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from federation.telemetry import note_result
+from federation.telemetry.tracing import note_result
 
 __all__ = [
     "GRAPHQL_RESPONSE",

@@ -25,8 +25,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.prometheus import CONTENT_TYPE, render_prometheus
-from federation.instrument import query_plan_timings
-from federation.telemetry import (
+from federation.telemetry.instrument import query_plan_timings
+from federation.telemetry.tracing import (
     ATTR_CLIENT_NAME,
     ATTR_CLIENT_VERSION,
     ATTR_ERROR_COUNT,

@@ -22,7 +22,7 @@ from typing import Generic, Protocol, TypeVar
 
 from federation.composition.compose import compose
 from federation.composition.config import load_sources, read_config
-from federation.supergraph import Supergraph, load_supergraph
+from federation.supergraph.model import Supergraph, load_supergraph
 
 __all__ = [
     "ComposedSource",

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from federation.instrument import HealthProbe
-from federation.telemetry import GATEWAY, Telemetry
-from federation.traffic import Traffic, TrafficPoint
+from federation.telemetry.instrument import HealthProbe
+from federation.telemetry.tracing import GATEWAY, Telemetry
+from federation.telemetry.traffic import Traffic, TrafficPoint
 
 __all__ = ["render_status_page", "sparkline", "status_routes", "status_snapshot"]
 

@@ -24,8 +24,8 @@ from graphql import (
 )
 
 from federation.errors import PlanningError
-from federation.executor import execute_plan
-from federation.fetcher import Fetcher
+from federation.execution.executor import execute_plan
+from federation.execution.shaping import shape_response
 from federation.limits import Limits, check_variables
 from federation.operation import (
     OperationCache,
@@ -34,12 +34,18 @@ from federation.operation import (
     coerce_variables,
     execute_introspection,
 )
-from federation.plan import QueryPlan
-from federation.planner import QueryPlanner
-from federation.resilience import InflightDeduper
-from federation.shaping import shape_response
-from federation.supergraph import Supergraph
-from federation.telemetry import SPAN_PLAN, note_operation, note_plan_cache, note_request, span
+from federation.planning.plan import QueryPlan
+from federation.planning.planner import QueryPlanner
+from federation.subgraphs.fetcher import Fetcher
+from federation.subgraphs.resilience import InflightDeduper
+from federation.supergraph.model import Supergraph
+from federation.telemetry.tracing import (
+    SPAN_PLAN,
+    note_operation,
+    note_plan_cache,
+    note_request,
+    span,
+)
 
 __all__ = ["MASKED_MESSAGE", "Engine", "EngineResult"]
 

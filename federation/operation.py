@@ -32,7 +32,7 @@ from graphql import (
 )
 
 from federation.limits import Limits, check_document, check_text
-from federation.telemetry import SPAN_PARSE, SPAN_VALIDATE, span
+from federation.telemetry.tracing import SPAN_PARSE, SPAN_VALIDATE, span
 
 __all__ = [
     "OperationCache",

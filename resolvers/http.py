@@ -15,8 +15,8 @@ import httpx
 import orjson
 from graphql import GraphQLError
 
-from federation.telemetry import Telemetry
-from federation.transport import PoolTransport
+from federation.subgraphs.transport import PoolTransport
+from federation.telemetry.tracing import Telemetry
 from resolvers.telemetry import note_backend_status, traced_backend_call
 
 __all__ = [
@@ -70,8 +70,8 @@ class BackendBadResponse(BackendError):
 def create_http_client(*, timeout: float = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
     """The pooled client a subgraph process shares across all requests to its backend.
 
-    Over the gateway's keep-alive pool (`federation.transport`): httpcore's pool cost a demo
-    subgraph more CPU per backend call than the backend took to answer.
+    Over the gateway's keep-alive pool (`federation.subgraphs.transport`): httpcore's pool cost a
+    demo subgraph more CPU per backend call than the backend took to answer.
     """
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)),

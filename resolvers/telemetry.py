@@ -17,7 +17,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-from federation.telemetry import (
+from federation.telemetry.tracing import (
     ATTR_BACKEND,
     ATTR_BATCH_SIZE,
     ATTR_HTTP_STATUS,

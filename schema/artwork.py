@@ -11,7 +11,7 @@ import strawberry
 from starlette.applications import Starlette
 from strawberry.types import Info
 
-from federation.telemetry import Telemetry
+from federation.telemetry.tracing import Telemetry
 from resolvers.artwork import MAX_WIDTH, MIN_WIDTH, ArtworkKey, ArtworkLoaders, ArtworkRecord
 from resolvers.http import DEFAULT_TIMEOUT
 from schema.common import (

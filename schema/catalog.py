@@ -11,7 +11,7 @@ import strawberry
 from starlette.applications import Starlette
 from strawberry.types import Info
 
-from federation.telemetry import Telemetry
+from federation.telemetry.tracing import Telemetry
 from resolvers.batching import PageKey, check_range
 from resolvers.catalog import (
     CatalogLoaders,

@@ -30,7 +30,7 @@ from strawberry.types.field import StrawberryField
 from typing_extensions import Unpack
 
 from edge.observability import ObservabilityMiddleware, configure_access_log, metrics_route
-from federation.telemetry import Telemetry, TelemetryConfig, note_result
+from federation.telemetry.tracing import Telemetry, TelemetryConfig, note_result
 from resolvers.http import DEFAULT_TIMEOUT, BackendClient, create_http_client
 
 __all__ = [

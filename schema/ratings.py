@@ -13,7 +13,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 from strawberry.types import Info
 
-from federation.telemetry import Telemetry
+from federation.telemetry.tracing import Telemetry
 from resolvers.batching import PageKey, check_range
 from resolvers.http import DEFAULT_TIMEOUT
 from resolvers.ratings import RatingRecord, RatingsLoaders, ReviewRecord, rating_badge

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from federation.supergraph.model import load_supergraph
+
 from ..errors import SupergraphError
-from ..supergraph import load_supergraph
 from .errors import CompositionError, CompositionHint, CompositionResult
 from .merge import merge
 from .model import Subgraph, SubgraphSource, read_subgraph

@@ -15,7 +15,7 @@ from graphql import lexicographic_sort_schema, print_ast, print_schema
 import demo
 from federation.composition import SubgraphSource
 from federation.composition.cli import service_sdl
-from federation.supergraph import Supergraph, load_supergraph
+from federation.supergraph.model import Supergraph, load_supergraph
 from tests.fixtures.federation import cases as fixture_cases
 from tests.peers_support import _peers_env, _tool, ensure_peers_installed
 

@@ -13,7 +13,7 @@ import gateway
 from federation.composition.cli import format_errors, is_graph_config
 from federation.composition.config import ConfigError, SubgraphConfig, load_sources, read_config
 from federation.composition.errors import CompositionError
-from federation.supergraph import load_supergraph
+from federation.supergraph.model import load_supergraph
 from tests.composition.support import SETS_DIR
 
 

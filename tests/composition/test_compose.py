@@ -6,7 +6,7 @@ import pytest
 from graphql import print_schema
 
 from federation.composition import CompositionResult, SubgraphSource, compose
-from federation.supergraph import load_supergraph
+from federation.supergraph.model import load_supergraph
 from tests.composition.support import fixture_set
 
 FED2 = (

@@ -15,8 +15,8 @@ from strawberry.asgi import GraphQL
 
 from federation.composition import compose
 from federation.engine import Engine
-from federation.fetcher import HttpFetcher
-from federation.supergraph import Supergraph, load_supergraph
+from federation.subgraphs.fetcher import HttpFetcher
+from federation.supergraph.model import Supergraph, load_supergraph
 from tests.composition.support import federation_sources
 from tests.fixtures.federation import cases as fixture_cases
 

@@ -10,8 +10,8 @@ import httpx
 
 from edge.config import GatewayConfig, HeadersConfig, SubgraphHeaders
 from edge.headers import HeaderRules, PropagatingFetcher, forwardable_headers
-from federation.fetcher import HttpFetcher
-from federation.supergraph import load_supergraph
+from federation.subgraphs.fetcher import HttpFetcher
+from federation.supergraph.model import load_supergraph
 from gateway import create_app
 from tests.edge.live import DEMO_SUPERGRAPH
 

@@ -17,7 +17,7 @@ from edge.persisted import (
     load_manifests,
     operation_id,
 )
-from federation.supergraph import load_supergraph
+from federation.supergraph.model import load_supergraph
 from gateway import DEMO_CLIENTS, create_app
 from tests.edge.live import DEMO_SUPERGRAPH
 from tests.gateway.demo_support import demo_gateway

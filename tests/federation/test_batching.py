@@ -18,10 +18,10 @@ from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema
 
-from federation.batching import combine_entity_operations
 from federation.engine import Engine
-from federation.fetcher import HttpFetcher
-from federation.supergraph import load_supergraph
+from federation.execution.batching import combine_entity_operations
+from federation.subgraphs.fetcher import HttpFetcher
+from federation.supergraph.model import load_supergraph
 from tests.fixtures.federation import cases as fixture_cases
 from tests.fixtures.federation.batching import subgraphs
 from tests.fixtures.federation.support import FEDERATION_VERSION

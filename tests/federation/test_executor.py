@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from federation.executor import MAX_FAILURE_ERRORS, execute_plan
-from federation.fetcher import HttpFetcher
-from federation.plan import (
+from federation.execution.executor import MAX_FAILURE_ERRORS, execute_plan
+from federation.execution.shaping import shape_response
+from federation.planning.plan import (
     ConditionNode,
     FetchNode,
     FlattenNode,
@@ -23,7 +23,7 @@ from federation.plan import (
     QueryPlan,
     SequenceNode,
 )
-from federation.shaping import shape_response
+from federation.subgraphs.fetcher import HttpFetcher
 
 PRODUCTS_SDL = """
 type Query { topProducts(first: Int): [Product!]! me: User }
@@ -185,9 +185,7 @@ async def test_execute_plan_entity_error_without_path_keeps_no_path() -> None:
         SequenceNode((ROOT, rating_fetch())),
         {"products": root.app, "reviews": static_app(JSONResponse(answer))},
     )
-    assert errors == [
-        {"message": "partial", "extensions": {"serviceName": "reviews"}}
-    ]
+    assert errors == [{"message": "partial", "extensions": {"serviceName": "reviews"}}]
     assert data is not None
     assert [item.get("rating") for item in data["topProducts"]] == [None, 1]
 

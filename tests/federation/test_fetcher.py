@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from federation.fetcher import HttpFetcher, SubgraphFetchError
+from federation.subgraphs.fetcher import HttpFetcher, SubgraphFetchError
 
 SCHEMA = build_schema("type Query { hello(name: String): String }")
 

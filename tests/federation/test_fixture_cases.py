@@ -18,8 +18,8 @@ import pytest
 from strawberry.asgi import GraphQL
 
 from federation.engine import Engine
-from federation.fetcher import HttpFetcher
-from federation.supergraph import load_supergraph
+from federation.subgraphs.fetcher import HttpFetcher
+from federation.supergraph.model import load_supergraph
 from tests.fixtures.federation import cases as fixture_cases
 from tests.fixtures.federation import recompose
 from tests.peers_support import compose_with_hive

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from federation.merge import (
+from federation.execution.merge import (
     collect_objects,
     collect_targets,
     copy_json,
@@ -14,7 +14,7 @@ from federation.merge import (
     project_flat,
     subtype_predicate,
 )
-from federation.plan import InputField, InputFragment
+from federation.planning.plan import InputField, InputFragment
 
 POSSIBLE_TYPES = {"Media": frozenset({"Book", "Movie"}), "Node": frozenset({"Book", "User"})}
 IS_SUBTYPE = subtype_predicate(POSSIBLE_TYPES)
@@ -218,7 +218,7 @@ def test_flat_requires_is_none_for_nested_or_several_fragments() -> None:
 
 
 def test_representation_identity_keeps_json_types_apart() -> None:
-    from federation.executor import _identity
+    from federation.execution.executor import _identity
 
     same = [{"__typename": "T", "id": "1"}, {"__typename": "T", "id": "1"}]
     assert _identity(same[0]) == _identity(same[1])

@@ -6,8 +6,8 @@ import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
 from federation.errors import PlanningError
-from federation.planner import QueryPlanner
-from federation.supergraph import Supergraph, load_supergraph
+from federation.planning.planner import QueryPlanner
+from federation.supergraph.model import Supergraph, load_supergraph
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -34,7 +34,9 @@ def bench() -> Supergraph:
 
 def test_planner_single_subgraph_is_one_fetch(bench: Supergraph) -> None:
     plan = _plan(bench, "{ me { id handle: name ... on User { birthday } } }")
-    assert plan == """QueryPlan {
+    assert (
+        plan
+        == """QueryPlan {
   Fetch(service: "accounts") {
     {
       me {
@@ -45,11 +47,14 @@ def test_planner_single_subgraph_is_one_fetch(bench: Supergraph) -> None:
     }
   },
 }"""
+    )
 
 
 def test_planner_entity_join_flattens_over_lists(bench: Supergraph) -> None:
     plan = _plan(bench, "{ topProducts { name reviews { body } } }")
-    assert plan == """QueryPlan {
+    assert (
+        plan
+        == """QueryPlan {
   Sequence {
     Fetch(service: "products") {
       {
@@ -79,11 +84,14 @@ def test_planner_entity_join_flattens_over_lists(bench: Supergraph) -> None:
     },
   },
 }"""
+    )
 
 
 def test_planner_requires_shares_fetch_with_plain_field(bench: Supergraph) -> None:
     plan = _plan(bench, "{ topProducts { inStock shippingEstimate } }")
-    assert plan == """QueryPlan {
+    assert (
+        plan
+        == """QueryPlan {
   Sequence {
     Fetch(service: "products") {
       {
@@ -115,6 +123,7 @@ def test_planner_requires_shares_fetch_with_plain_field(bench: Supergraph) -> No
     },
   },
 }"""
+    )
 
 
 def test_planner_provides_avoids_owner_fetch(bench: Supergraph) -> None:

@@ -15,8 +15,8 @@ from functools import cache
 
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
-from federation.planner import QueryPlanner
-from federation.supergraph import Supergraph, load_supergraph
+from federation.planning.planner import QueryPlanner
+from federation.supergraph.model import Supergraph, load_supergraph
 from tests.fixtures.federation.cases import load_cases, supergraph_sdl
 
 

@@ -11,7 +11,7 @@ from graphql import (
     parse,
 )
 
-from federation.shaping import shape_response
+from federation.execution.shaping import shape_response
 
 API_SDL = """
 schema { query: RootQuery }

@@ -6,7 +6,7 @@ import pytest
 from graphql import GraphQLInterfaceType, print_ast, print_schema
 
 from federation.errors import SupergraphError
-from federation.supergraph import Graph, Supergraph, load_supergraph
+from federation.supergraph.model import Graph, Supergraph, load_supergraph
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "supergraphs"
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from federation.fetcher import HttpFetcher, SubgraphFetchError
-from federation.transport import PoolTransport, ResponseTooLarge
+from federation.subgraphs.fetcher import HttpFetcher, SubgraphFetchError
+from federation.subgraphs.transport import PoolTransport, ResponseTooLarge
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
@@ -329,9 +329,7 @@ async def test_fetcher_builds_its_client_on_pool_transport() -> None:
         fetcher = HttpFetcher({"a": server.url})
         try:
             for _ in range(2):
-                assert await fetcher.fetch("a", {"query": "{ hello }"}) == {
-                    "data": {"hello": "hi"}
-                }
+                assert await fetcher.fetch("a", {"query": "{ hello }"}) == {"data": {"hello": "hi"}}
         finally:
             await fetcher.aclose()
     assert server.connections == 1

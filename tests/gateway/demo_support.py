@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 
 import demo
 from edge.config import GatewayConfig
-from federation.fetcher import HttpFetcher
-from federation.supergraph import Supergraph, load_supergraph
+from federation.subgraphs.fetcher import HttpFetcher
+from federation.supergraph.model import Supergraph, load_supergraph
 from gateway import create_app, demo_supergraph_sdl
 
 ROOT = Path(__file__).resolve().parents[2]

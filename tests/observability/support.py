@@ -15,9 +15,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from starlette.applications import Starlette
 
 import demo
-from federation.fetcher import HttpFetcher
-from federation.supergraph import load_supergraph
-from federation.telemetry import Telemetry, TelemetryConfig
+from federation.subgraphs.fetcher import HttpFetcher
+from federation.supergraph.model import load_supergraph
+from federation.telemetry.tracing import Telemetry, TelemetryConfig
 from gateway import create_app, demo_supergraph_sdl
 
 ROOT = Path(__file__).resolve().parents[2]

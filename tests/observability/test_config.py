@@ -7,8 +7,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from federation.telemetry import TelemetryConfig, TelemetryConfigError, build_tracer_provider
-from federation.traffic import Traffic
+from federation.telemetry.tracing import (
+    TelemetryConfig,
+    TelemetryConfigError,
+    build_tracer_provider,
+)
+from federation.telemetry.traffic import Traffic
 
 
 def test_telemetry_config_is_off_by_default_and_console_in_dev() -> None:

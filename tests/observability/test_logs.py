@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from edge.observability import ACCESS_LOG
-from federation.telemetry import TelemetryConfig
+from federation.telemetry.tracing import TelemetryConfig
 from tests.observability.support import CLIENT_TRACE_ID, TRACEPARENT, TV_HOME, observed_demo
 
 

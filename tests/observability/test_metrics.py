@@ -9,7 +9,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from edge.prometheus import render_prometheus
-from federation.telemetry import LabelLimiter
+from federation.telemetry.tracing import LabelLimiter
 from tests.observability.support import observed_demo
 
 TV = {"apollographql-client-name": "tv"}

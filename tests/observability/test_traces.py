@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
-from federation.telemetry import (
+from federation.telemetry.tracing import (
     ATTR_CLIENT_NAME,
     ATTR_CLIENT_VERSION,
     ATTR_ERROR_COUNT,

@@ -19,7 +19,7 @@ from graphql import GraphQLSchema
 
 from federation.limits import Limits, check_variables
 from federation.operation import OperationError, coerce_variables, prepare_operation
-from federation.supergraph import load_supergraph
+from federation.supergraph.model import load_supergraph
 from gateway import demo_supergraph_sdl
 from tests.gateway.demo_support import device_query
 

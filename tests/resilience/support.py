@@ -23,9 +23,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from federation.engine import Engine
-from federation.fetcher import HttpFetcher
-from federation.resilience import Resilience
-from federation.supergraph import Supergraph, load_supergraph
+from federation.subgraphs.fetcher import HttpFetcher
+from federation.subgraphs.resilience import Resilience
+from federation.supergraph.model import Supergraph, load_supergraph
 
 _HEAD = """
 schema
@@ -47,7 +47,9 @@ enum link__Purpose { SECURITY EXECUTION }
 """
 
 #: Two subgraphs: `fast` always answers; `sick` does whatever its test asks.
-SUPERGRAPH_SDL = _HEAD + """
+SUPERGRAPH_SDL = (
+    _HEAD
+    + """
 enum join__Graph {
   FAST @join__graph(name: "fast", url: "http://fast.invalid/graphql")
   SICK @join__graph(name: "sick", url: "http://sick.invalid/graphql")
@@ -62,6 +64,7 @@ type Mutation @join__type(graph: SICK) {
 type Fast @join__type(graph: FAST) { name: String! }
 type Sick @join__type(graph: SICK) { id: ID! count: Int! label: String! }
 """
+)
 
 QUERY = "{ fast { name } sick { id count label } }"
 FAST_DATA = {"fast": {"name": "quick"}}

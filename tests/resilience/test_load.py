@@ -45,9 +45,13 @@ def _abuses() -> list[Callable[[httpx.AsyncClient, int], object]]:
         return lambda client, n: client.post("/graphql", content=content, headers=headers)
 
     bomb_levels = 30
-    bomb = "{ fast { ...F0 } }" + "".join(
-        f" fragment F{i} on Fast {{ a: name b: name ...F{i + 1} }}" for i in range(bomb_levels)
-    ) + f" fragment F{bomb_levels} on Fast {{ name }}"
+    bomb = (
+        "{ fast { ...F0 } }"
+        + "".join(
+            f" fragment F{i} on Fast {{ a: name b: name ...F{i + 1} }}" for i in range(bomb_levels)
+        )
+        + f" fragment F{bomb_levels} on Fast {{ name }}"
+    )
     return [
         post("{ fast " * 5000 + "}" * 5000),  # deep nesting
         post("{ fast {" + " name" * 10_000 + " } }"),  # 10k duplicate fields

@@ -21,8 +21,8 @@ from starlette.routing import Route
 
 from edge.reload import ComposedSource, FileSource, SupergraphReloader, compose_graph_config
 from federation.composition.cli import service_sdl
-from federation.fetcher import HttpFetcher
-from federation.supergraph import Supergraph
+from federation.subgraphs.fetcher import HttpFetcher
+from federation.supergraph.model import Supergraph
 from gateway import create_app
 from tests.fixtures.federation.simple.subgraphs import SUBGRAPHS as LIBRARY
 from tests.resilience.support import SUPERGRAPH_SDL, SickSubgraph, serve, supergraph

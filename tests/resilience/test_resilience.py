@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from federation.fetcher import json_depth_exceeds
-from federation.resilience import (
+from federation.subgraphs.fetcher import json_depth_exceeds
+from federation.subgraphs.resilience import (
     CircuitBreaker,
     InflightDeduper,
     Resilience,

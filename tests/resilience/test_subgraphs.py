@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from federation.engine import MASKED_MESSAGE
-from federation.resilience import CircuitBreaker, Resilience
+from federation.subgraphs.resilience import CircuitBreaker, Resilience
 from tests.resilience.support import FAST_DATA, QUERY, SICK_DATA, SickSubgraph, rig
 
 NO_RETRY = Resilience(max_retries=0, failure_threshold=None)

@@ -19,7 +19,7 @@ from graphql import (
     parse,
 )
 
-from .errors import SupergraphError
+from federation.errors import SupergraphError
 
 __all__ = ["parse_field_set"]
 

@@ -3,7 +3,7 @@
 This module holds the span and attribute names, `Telemetry` (tracer, meters, traffic windows),
 the current request's `RequestObservation` with the `span()` and `note_*()` hooks, and trace
 context propagation. The configuration and the tracer provider it builds live in
-`federation.telemetry_config`, whose names are re-exported here.
+`federation.telemetry.config`, whose names are re-exported here.
 
 One `Telemetry` per process part (the gateway, each subgraph) owns a tracer and a meter built
 from explicit providers, never the OpenTelemetry globals, so tests can run many apps side by
@@ -31,14 +31,14 @@ from opentelemetry.trace import Span, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
-from federation.plan import ConditionNode, FetchNode, FlattenNode, ParallelNode, PlanNode
-from federation.telemetry_config import (
+from federation.planning.plan import ConditionNode, FetchNode, FlattenNode, ParallelNode, PlanNode
+from federation.telemetry.config import (
     TelemetryConfig,
     TelemetryConfigError,
     TraceExport,
     build_tracer_provider,
 )
-from federation.traffic import Traffic
+from federation.telemetry.traffic import Traffic
 
 __all__ = [
     "ATTR_BACKEND",

@@ -29,8 +29,14 @@ from graphql import (
 )
 from graphql.language import Visitor
 
-from federation.normalize import Condition
-from federation.plan import FetchNode, InputField, InputFragment, InputSelection, OperationKind
+from federation.planning.normalize import Condition
+from federation.planning.plan import (
+    FetchNode,
+    InputField,
+    InputFragment,
+    InputSelection,
+    OperationKind,
+)
 
 __all__ = ["FetchGroup", "SubField", "SubFragment", "SubSelectionSet"]
 

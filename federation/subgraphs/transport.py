@@ -4,7 +4,7 @@ httpcore's pool scans every pooled connection on each request (asking each wheth
 or became readable); with a few dozen keep-alive connections that bookkeeping cost more CPU than
 the gateway's own work. This transport keeps, per origin, a stack of idle connections and a
 count of open ones, so taking and returning a connection is O(1). Each connection is an
-`asyncio.Protocol` whose responses `httptools` parses in C (see `federation.http1`).
+`asyncio.Protocol` whose responses `httptools` parses in C (see `federation.subgraphs.http1`).
 
 It speaks plain HTTP/1.1 over TCP (and TLS), one request at a time per connection, no proxies.
 A connection the server closed while idle is noticed by the event loop (`connection_lost`) and
@@ -12,7 +12,7 @@ never handed out; if a reused connection still dies before the first byte of its
 request is sent once more on another connection, as browsers do.
 
 This module holds the transport, its per-origin pools and the streamed response body;
-`federation.http1` holds the connection itself and the request heads.
+`federation.subgraphs.http1` holds the connection itself and the request heads.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any, TypeAlias
 
 import httpx
 
-from federation.http1 import (
+from federation.subgraphs.http1 import (
     Connection,
     Headers,
     MaybeRequest,

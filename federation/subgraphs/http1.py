@@ -2,7 +2,7 @@
 
 `Connection` is an `asyncio.Protocol` answering one request at a time, whose responses
 `httptools` parses in C; `request_head` and `post_head` build the bytes a request starts with.
-The pools that hand connections out live in `federation.transport`.
+The pools that hand connections out live in `federation.subgraphs.transport`.
 """
 
 from __future__ import annotations

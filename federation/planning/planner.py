@@ -19,13 +19,11 @@ from graphql import (
     VariableDefinitionNode,
 )
 
-from federation.emit import emit_plan
 from federation.errors import PlanningError
-from federation.fetch_group import FetchGroup, SubSelectionSet
-from federation.normalize import Condition, NField, NFragment, NSelection, normalize_operation
-from federation.optimize import merge_siblings
-from federation.plan import InputField, OperationKind, QueryPlan
-from federation.planner_fields import (
+from federation.planning.emit import emit_plan
+from federation.planning.facts import SchemaFacts
+from federation.planning.fetch_group import FetchGroup, SubSelectionSet
+from federation.planning.internal_fields import (
     Provided,
     client_fields_by_key,
     fields_from_selection_set,
@@ -34,8 +32,16 @@ from federation.planner_fields import (
     nested_user_keys,
     provided_tree,
 )
-from federation.schema_facts import SchemaFacts
-from federation.supergraph import Supergraph
+from federation.planning.normalize import (
+    Condition,
+    NField,
+    NFragment,
+    NSelection,
+    normalize_operation,
+)
+from federation.planning.optimize import merge_siblings
+from federation.planning.plan import InputField, OperationKind, QueryPlan
+from federation.supergraph.model import Supergraph
 
 __all__ = ["QueryPlanner"]
 

@@ -17,9 +17,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from federation.engine import Engine
-from federation.fetcher import Fetcher, SubgraphFetchError
-from federation.plan import ConditionNode, FetchNode, FlattenNode, PlanNode
-from federation.telemetry import (
+from federation.planning.plan import ConditionNode, FetchNode, FlattenNode, PlanNode
+from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError
+from federation.telemetry.tracing import (
     ATTR_CLIENT_NAME,
     ATTR_CLIENT_VERSION,
     ATTR_ERROR_COUNT,

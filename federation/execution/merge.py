@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Mapping
 from typing import Any, TypeAlias
 
-from federation.plan import InputField, InputFragment, InputSelection
+from federation.planning.plan import InputField, InputFragment, InputSelection
 from federation.types import JSONObject, Representation, ResponsePath
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from federation.fetch_group import FetchGroup, SubField, SubSelectionSet
+from federation.planning.fetch_group import FetchGroup, SubField, SubSelectionSet
 
 __all__ = ["merge_selection", "merge_siblings"]
 

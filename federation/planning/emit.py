@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 
 from graphql import VariableDefinitionNode
 
-from federation.fetch_group import FetchGroup
-from federation.normalize import Condition
-from federation.plan import (
+from federation.planning.fetch_group import FetchGroup
+from federation.planning.normalize import Condition
+from federation.planning.plan import (
     ConditionNode,
     FetchNode,
     FlattenNode,

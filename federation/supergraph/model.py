@@ -32,10 +32,10 @@ from graphql import (
     validate_schema,
 )
 
-from .errors import SupergraphError
-from .supergraph_api import derive_api_schema
-from .supergraph_join import JoinDirectives, join_feature, type_nodes
-from .supergraph_links import LinkedFeature, check_feature_support, parse_links
+from federation.errors import SupergraphError
+from federation.supergraph.api_schema import derive_api_schema
+from federation.supergraph.join import JoinDirectives, join_feature, type_nodes
+from federation.supergraph.links import LinkedFeature, check_feature_support, parse_links
 
 __all__ = [
     "ContextArgument",

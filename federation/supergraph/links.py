@@ -20,7 +20,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 
-from .errors import SupergraphError
+from federation.errors import SupergraphError
 
 __all__ = ["SUPPORTED_FEATURES", "LinkedFeature", "check_feature_support", "parse_links"]
 

@@ -40,9 +40,9 @@ from graphql import (
     print_ast,
 )
 
-from federation.fetcher import Fetcher, SubgraphFetchError
-from federation.plan import FetchNode, FlattenNode
-from federation.telemetry import current_node, fetching_for
+from federation.planning.plan import FetchNode, FlattenNode
+from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError
+from federation.telemetry.tracing import current_node, fetching_for
 from federation.types import JSONObject, Representation
 
 __all__ = ["EntityBatcher", "combine_entity_operations", "entities_body"]

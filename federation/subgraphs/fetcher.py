@@ -2,7 +2,7 @@
 
 Tests point an `HttpFetcher` at real in-process apps through `httpx.ASGITransport`, so the same
 code path (encoding, status handling, body validation) runs everywhere. Resilience (breakers,
-retries, dedupe) comes from `federation.resilience`.
+retries, dedupe) comes from `federation.subgraphs.resilience`.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ import httpx
 import orjson
 
 from federation.errors import FederationError
-from federation.merge import copy_json
-from federation.resilience import (
+from federation.execution.merge import copy_json
+from federation.subgraphs.resilience import (
     CircuitBreaker,
     InflightDeduper,
     Resilience,
     RetryBudget,
     is_idempotent,
 )
-from federation.telemetry import inject_trace_context, note_subgraph_status
-from federation.transport import PoolTransport, ResponseTooLarge
+from federation.subgraphs.transport import PoolTransport, ResponseTooLarge
+from federation.telemetry.tracing import inject_trace_context, note_subgraph_status
 
 __all__ = [
     "DEFAULT_LIMITS",

@@ -45,7 +45,7 @@ from graphql import (
     specified_directives,
 )
 
-from .errors import SupergraphError
+from federation.errors import SupergraphError
 
 __all__ = ["derive_api_schema"]
 

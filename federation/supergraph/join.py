@@ -2,7 +2,7 @@
 
 `JoinDirectives` knows the local names of the join elements (they may be renamed by `@link(as:)`)
 and turns each directive application into coerced arguments, checking graphs and FieldSets on
-the way. `federation.supergraph` builds the records from what it returns.
+the way. `federation.supergraph.model` builds the records from what it returns.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from graphql import (
 from graphql.execution import get_argument_values
 from graphql.language import Node
 
-from .errors import SupergraphError
-from .supergraph_fieldset import parse_field_set
-from .supergraph_links import LinkedFeature
+from federation.errors import SupergraphError
+from federation.supergraph.fieldset import parse_field_set
+from federation.supergraph.links import LinkedFeature
 
 __all__ = ["JoinDirectives", "inaccessible_name", "join_feature", "type_nodes"]
 

@@ -17,9 +17,9 @@ from graphql import (
 )
 
 from federation.errors import PlanningError
-from federation.normalize import NField, NSelection
-from federation.planner_fields import Provided
-from federation.supergraph import Key, Supergraph
+from federation.planning.internal_fields import Provided
+from federation.planning.normalize import NField, NSelection
+from federation.supergraph.model import Key, Supergraph
 
 __all__ = ["SchemaFacts"]
 

@@ -1,8 +1,8 @@
 """Executes a query plan: one dispatch on node kind, one mutable result, one error list.
 
-Fetching goes through a `Fetcher`; merging is synchronous (`federation.merge`). The merged data is
-keyed by the client's response keys and may hold extra fields (keys, `__typename`, requires); the
-shaping pass (`federation.shaping`) turns it into exactly what the client asked for.
+Fetching goes through a `Fetcher`; merging is synchronous (`federation.execution.merge`). The
+merged data is keyed by the client's response keys and may hold extra fields (keys,
+`__typename`, requires); the shaping pass (`federation.execution.shaping`) turns it into exactly what the client asked for.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from graphql import (
     parse,
 )
 
-from federation.batching import EntityBatcher, entities_body
-from federation.fetcher import Fetcher, SubgraphFetchError
-from federation.merge import (
+from federation.execution.batching import EntityBatcher, entities_body
+from federation.execution.merge import (
     IsSubtype,
     collect_objects,
     collect_targets,
@@ -38,7 +37,7 @@ from federation.merge import (
     project_flat,
     subtype_predicate,
 )
-from federation.plan import (
+from federation.planning.plan import (
     ConditionNode,
     FetchNode,
     FlattenNode,
@@ -47,7 +46,8 @@ from federation.plan import (
     QueryPlan,
     SequenceNode,
 )
-from federation.telemetry import plan_node_span
+from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError
+from federation.telemetry.tracing import plan_node_span
 from federation.types import JSONObject, Representation, ResponsePath
 
 __all__ = ["MAX_FAILURE_ERRORS", "execute_plan"]
@@ -88,7 +88,7 @@ async def execute_plan(
     abstract type name to its object type names, for fragments in requires and flatten paths.
     Subgraph errors are rewritten to client paths and carry `extensions.serviceName`. With
     `batch_entities` (true, or the names of the subgraphs it applies to), entity fetches to one
-    subgraph that start together share one request (`federation.batching`).
+    subgraph that start together share one request (`federation.execution.batching`).
     """
     state = _Execution(
         fetcher=fetcher,

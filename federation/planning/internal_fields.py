@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 from graphql import DirectiveNode, FieldNode, InlineFragmentNode, SelectionSetNode
 
-from federation.normalize import NField, NFragment, NSelection
-from federation.plan import InputField, InputFragment, InputSelection
+from federation.planning.normalize import NField, NFragment, NSelection
+from federation.planning.plan import InputField, InputFragment, InputSelection
 
 __all__ = [
     "Provided",
