@@ -2,7 +2,8 @@
 
 Fetching goes through a `Fetcher`; merging is synchronous (`federation.execution.merge`). The
 merged data is keyed by the client's response keys and may hold extra fields (keys,
-`__typename`, requires); the shaping pass (`federation.execution.shaping`) turns it into exactly what the client asked for.
+`__typename`, requires); the shaping pass (`federation.execution.shaping`) turns it into
+exactly what the client asked for.
 """
 
 from __future__ import annotations
