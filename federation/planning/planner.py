@@ -539,9 +539,9 @@ class _PlanRun:
         target = _Level(
             child, fragment.children, path, parent_type, tuple(fields), None, level_keys
         )
+        # The groups that fetch data below the jumped-to fields produce this level's data too:
+        # a step that needs it (a requires or key consumer) must wait for all of them.
         if requires_field is not None:
             # The post-requires step resolves the field itself, with its requirements in hand.
-            self._add_local(target, requires_field, level_keys)
-        else:
-            self.plan_level(target)
-        return {child}
+            return {child} | self._add_local(target, requires_field, level_keys)
+        return {child} | self.plan_level(target)
