@@ -40,7 +40,9 @@ from federation.planning.normalize import (
     normalize_operation,
 )
 from federation.planning.optimize import merge_siblings
+from federation.planning.paths import ENTER_COST, PathFinder, freeze_provided
 from federation.planning.plan import InputField, OperationKind, QueryPlan
+from federation.planning.query_graph import QueryGraph
 from federation.supergraph.model import Supergraph
 
 __all__ = ["QueryPlanner"]
@@ -66,6 +68,8 @@ class _Level:
     provided: Provided | None
     user_keys: Mapping[str, NField]
     exclude: frozenset[str] = frozenset()
+    #: the requirements being planned above this level, which no path here may need again
+    guard: frozenset[tuple[str, str, str]] = frozenset()
 
 
 class QueryPlanner:
@@ -74,6 +78,7 @@ class QueryPlanner:
     def __init__(self, supergraph: Supergraph) -> None:
         self.supergraph = supergraph
         self.facts = SchemaFacts(supergraph)
+        self.paths = PathFinder(self.facts, QueryGraph(supergraph))
 
     def plan(
         self,
@@ -99,6 +104,7 @@ class _PlanRun:
         self.planner = planner
         self.supergraph = planner.supergraph
         self.facts = planner.facts
+        self.paths = planner.paths
         self.kind = kind
         self.groups: list[FetchGroup] = []
         self.children: dict[tuple[object, ...], FetchGroup] = {}
@@ -137,12 +143,8 @@ class _PlanRun:
             candidates = self.facts.resolvable_in(root_type, field.name)
             if not candidates:
                 raise PlanningError(f"Cannot query field {root_type}.{field.name}", [field.name])
-            if self._should_split(root_type, field, candidates):
-                for graph, part in self._split_shared_root(root_type, field, candidates):
-                    by_graph.setdefault(graph, []).append(part)
-                continue
-            chosen = self._best_root_graph(root_type, field, candidates, by_graph)
-            by_graph.setdefault(chosen, []).append(field)
+            for graph, part in self._root_assignments(root_type, field, candidates, by_graph):
+                by_graph.setdefault(graph, []).append(part)
         for graph, graph_fields in by_graph.items():
             group = self.new_group(graph, (), is_entity=False)
             level = _Level(group, group.selection, (), root_type, tuple(graph_fields), None, {})
@@ -159,51 +161,63 @@ class _PlanRun:
                 current = self.new_group(self.facts.first(candidates), (), is_entity=False)
             self.plan_level(_Level(current, current.selection, (), root_type, (field,), None, {}))
 
-    def _best_root_graph(
+    def _root_assignments(
         self,
         root_type: str,
         field: NField,
         candidates: frozenset[str],
         chosen: Mapping[str, list[NField]],
-    ) -> str:
-        if len(candidates) == 1:
-            return next(iter(candidates))
-        # A shareable root field: prefer the subgraph that resolves most of what is under it,
-        # then one already being fetched from, then supergraph order.
-        return max(
-            candidates,
-            key=lambda g: (
-                self.facts.coverage(g, root_type, field),
-                g in chosen,
-                -self.facts.graph_order.get(g, 0),
-            ),
-        )
-
-    def _should_split(self, root_type: str, field: NField, candidates: frozenset[str]) -> bool:
-        """A shareable root field no single subgraph can answer whole, over an object type."""
-        if len(candidates) < 2 or not field.selections:
-            return False
-        if self.facts.type_kind(self.facts.field_type(root_type, field.name)[0]) != "OBJECT":
-            return False
-        return not any(self.facts.covers(graph, root_type, field) for graph in candidates)
-
-    def _split_shared_root(
-        self, root_type: str, field: NField, candidates: frozenset[str]
     ) -> list[tuple[str, NField]]:
-        """Ask each subgraph for the part of a shareable root field it resolves itself: the
-        root fetches then run in parallel, and their answers merge element by element."""
-        child_type = self.facts.field_type(root_type, field.name)[0]
-        ordered = sorted(
-            candidates,
-            key=lambda g: (-self.facts.coverage(g, root_type, field), self.facts.graph_order[g]),
-        )
+        """Where a root field is fetched: the subgraph whose paths reach its whole subselection
+        at the least cost (one already fetched from costs no new entry). A shareable root field
+        no subgraph can finish alone is split: each part goes where it can be resolved, the
+        fetches run in parallel and their answers merge element by element."""
+        order = self.facts.graph_order
+
+        def cost(graph: str, selections: tuple[NSelection, ...]) -> int | None:
+            options = self.paths.options(graph, root_type, field, jumps=False)
+            if not options:
+                return None
+            if not field.selections:
+                return options[0].cost
+            return self.paths.option_cost(options[0], root_type, field, selections)
+
+        def rank(graph: str, value: int, used: Mapping[str, object]) -> tuple[int, int]:
+            return (value - (ENTER_COST if graph in used else 0), order.get(graph, 0))
+
+        whole = {g: cost(g, field.selections) for g in candidates}
+        feasible = {g: c for g, c in whole.items() if c is not None}
+        best = min(feasible, key=lambda g: rank(g, feasible[g], chosen)) if feasible else None
+        if len(candidates) < 2 or not field.selections:
+            if best is None:
+                raise PlanningError(f"Cannot plan field {root_type}.{field.name}", [field.name])
+            return [(best, field)]
+        # The split: each part where it is cheapest. Parallel root fetches beat a root fetch
+        # followed by entity jumps when the extra entries cost less than the jumps (as Apollo).
         parts: dict[str, list[NSelection]] = {}
-        for child in self.facts.flatten(field.selections, child_type):
-            home = next((g for g in ordered if self.facts.covers(g, child_type, child)), ordered[0])
-            parts.setdefault(home, []).append(child)
+        split_cost = 0
+        for item in field.selections:
+            costs = {g: cost(g, (item,)) for g in candidates}
+            reachable = {g: c for g, c in costs.items() if c is not None}
+            if not reachable:
+                if best is not None:
+                    return [(best, field)]
+                raise PlanningError(
+                    f"Cannot plan field {root_type}.{field.name}: no subgraph resolves all of "
+                    "its selection",
+                    [field.response_key],
+                )
+            used = {**chosen, **parts}
+            home = min(reachable, key=lambda g: rank(g, reachable[g], used))
+            split_cost += reachable[home]
+            parts.setdefault(home, []).append(item)
+        # Each part pays for the root field once, and each subgraph beyond the first an entry.
+        split_cost += ENTER_COST * (len(parts) - 1) - (len(field.selections) - len(parts))
+        if best is not None and (len(parts) == 1 or feasible[best] < split_cost):
+            return [(best, field)]
         return [
-            (graph, replace(field, selections=tuple(children)))
-            for graph, children in sorted(parts.items(), key=lambda p: ordered.index(p[0]))
+            (graph, replace(field, selections=tuple(items)))
+            for graph, items in sorted(parts.items(), key=lambda p: order.get(p[0], 0))
         ]
 
     # -- one selection level ------------------------------------------------------------------
@@ -341,7 +355,11 @@ class _PlanRun:
             if self.facts.local(
                 parent_type, field.name, graph, level.provided
             ) and not self.facts.requires(parent_type, field.name, graph):
-                local.append(field)
+                here, elsewhere = self._local_parts(level, field)
+                if here is not None:
+                    local.append(here)
+                if elsewhere is not None:
+                    remote.append(elsewhere)
             else:
                 remote.append(field)
         hops = self._hop_targets(parent_type, remote, graph, level.exclude)
@@ -366,6 +384,32 @@ class _PlanRun:
         if remote:
             producers |= self._plan_remote(level, remote, level_keys)
         return producers
+
+    def _local_parts(self, level: _Level, field: NField) -> tuple[NField | None, NField | None]:
+        """A local field whose subselection no path from here can finish is split: the parts
+        reachable from this subgraph stay, the rest is fetched through another subgraph that
+        resolves the field (a value type reached again through its parent entity)."""
+        if not field.selections:
+            return field, None
+        parent_type, provided = level.parent_type, freeze_provided(level.provided)
+        options = self.paths.options(
+            level.group.graph, parent_type, field, provided, level.guard, jumps=False
+        )
+        if not options or options[0].requires:
+            return field, None
+        local = options[0]
+
+        def reachable(selections: tuple[NSelection, ...]) -> bool:
+            cost = self.paths.option_cost(local, parent_type, field, selections, level.guard)
+            return cost is not None
+
+        if reachable(field.selections):
+            return field, None
+        here = tuple(item for item in field.selections if reachable((item,)))
+        there = tuple(item for item in field.selections if item not in here)
+        if not here:
+            return None, field
+        return replace(field, selections=here), replace(field, selections=there)
 
     def _level_keys(self, level: _Level) -> dict[str, NField]:
         """The client's fields at this level by response key (internal fields see the level's
@@ -434,36 +478,48 @@ class _PlanRun:
         group, parent_type = level.group, level.parent_type
         producers: set[FetchGroup] = set()
         assignments: dict[tuple[str, tuple[Condition, ...], bool], list[NField]] = {}
-        pending = list(fields)
-        while pending:
-            options: dict[str, list[NField]] = {}
-            for field in pending:
-                for graph in self.facts.resolvable_in(parent_type, field.name) - level.exclude:
-                    if self.facts.entry_key(parent_type, graph) is not None:
-                        options.setdefault(graph, []).append(field)
-            unplannable = [f for f in pending if not any(f in v for v in options.values())]
-            if unplannable:
-                field = unplannable[0]
+        choices: dict[NField, dict[str, int]] = {}
+        for field in fields:
+            costs = self._remote_costs(level, field, field.selections)
+            if costs:
+                choices[field] = costs
+                continue
+            # No one subgraph finishes the subselection: each part goes where it can be.
+            for item in field.selections if len(field.selections) > 1 else ():
+                part = replace(field, selections=(item,))
+                choices[part] = self._remote_costs(level, part, part.selections)
+            if not choices.get(field) and not any(
+                choices.get(replace(field, selections=(item,))) for item in field.selections
+            ):
                 raise PlanningError(
                     f"Cannot plan field {parent_type}.{field.name}: no subgraph can resolve it "
                     "from here",
                     [*level.path, field.response_key],
                 )
-            # Hop as little as possible: prefer a subgraph entered with a key at hand, then the
-            # one that resolves the most fields, then supergraph order.
-            best = max(
-                options,
-                key=lambda g: (
-                    self.facts.key_at_hand(parent_type, g, group.graph),
-                    len(options[g]),
-                    -self.facts.graph_order[g],
-                ),
+        order = self.facts.graph_order
+        chosen: dict[NField, str] = {}
+        used: set[str] = set()
+        # Fields with the fewest ways go first; the others then prefer a subgraph already
+        # entered from here, whose entry the plan pays for once.
+        for field in sorted(choices, key=lambda f: len(choices[f])):
+            costs = choices[field]
+            if not costs:
+                raise PlanningError(
+                    f"Cannot plan field {parent_type}.{field.name}: no subgraph can resolve it "
+                    "from here",
+                    [*level.path, field.response_key],
+                )
+            best = min(
+                costs,
+                key=lambda g: (costs[g] - (ENTER_COST if g in used else 0), order.get(g, 0)),
             )
-            for field in options[best]:
-                with_requires = self.facts.requires(parent_type, field.name, best) is not None
-                key = (best, field.conditions, with_requires)
-                assignments.setdefault(key, []).append(field)
-            pending = [f for f in pending if f not in options[best]]
+            chosen[field] = best
+            used.add(best)
+        for field in choices:  # in the client's order, which the plan's text follows
+            best = chosen[field]
+            with_requires = self.facts.requires(parent_type, field.name, best) is not None
+            key = (best, field.conditions, with_requires)
+            assignments.setdefault(key, []).append(field)
         for (graph, conditions, with_requires), graph_fields in assignments.items():
             all_conditions = (*group.conditions, *conditions)
             if with_requires:
@@ -476,6 +532,28 @@ class _PlanRun:
                     level, graph, graph_fields, all_conditions, level_keys, requires_field=None
                 )
         return producers
+
+    def _remote_costs(
+        self, level: _Level, field: NField, selections: tuple[NSelection, ...]
+    ) -> dict[str, int]:
+        """The subgraphs an entity jump from here can fetch `field` (with `selections`) from,
+        with what each way costs; the level's own subgraph only for a `@requires` round trip."""
+        group, parent_type = level.group, level.parent_type
+        out: dict[str, int] = {}
+        provided = freeze_provided(level.provided)
+        for option in self.paths.options(group.graph, parent_type, field, provided, level.guard):
+            if option.graph in level.exclude:
+                continue
+            if option.graph == group.graph and not option.requires:
+                continue
+            if self.facts.entry_key(parent_type, option.graph) is None:
+                continue  # an @interfaceObject entry: planned through the interface
+            cost: int | None = option.cost
+            if selections:
+                cost = self.paths.option_cost(option, parent_type, field, selections, level.guard)
+            if cost is not None and cost < out.get(option.graph, cost + 1):
+                out[option.graph] = cost
+        return out
 
     def _jump(
         self,

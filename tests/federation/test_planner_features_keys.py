@@ -203,6 +203,21 @@ def test_planner_multiple_keys_independent_hops_run_in_parallel() -> None:
     },
     Parallel {
       Flatten(path: "orders.@.buyer") {
+        Fetch(service: "billing") {
+          {
+            ... on User {
+              __typename
+              email
+            }
+          } =>
+          {
+            ... on User {
+              plan
+            }
+          }
+        },
+      },
+      Flatten(path: "orders.@.buyer") {
         Fetch(service: "sessions") {
           {
             ... on User {
@@ -214,21 +229,6 @@ def test_planner_multiple_keys_independent_hops_run_in_parallel() -> None:
           {
             ... on User {
               lastSeen
-            }
-          }
-        },
-      },
-      Flatten(path: "orders.@.buyer") {
-        Fetch(service: "billing") {
-          {
-            ... on User {
-              __typename
-              email
-            }
-          } =>
-          {
-            ... on User {
-              plan
             }
           }
         },

@@ -254,9 +254,9 @@ def test_planner_requires_all_from_shipping_uses_post_requires_steps() -> None:
         } =>
         {
           ... on Product {
+            _eg_cost_1fce7f28: cost(currency: "EUR")
             price
             weight
-            _eg_cost_1fce7f28: cost(currency: "EUR")
           }
         }
       },
@@ -267,15 +267,15 @@ def test_planner_requires_all_from_shipping_uses_post_requires_steps() -> None:
           ... on Product {
             __typename
             upc
-            _eg_cost_1fce7f28: cost
             price
             weight
+            _eg_cost_1fce7f28: cost
           }
         } =>
         {
           ... on Product {
-            shippingEstimate
             insurance
+            shippingEstimate
           }
         }
       },
