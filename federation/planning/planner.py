@@ -70,6 +70,9 @@ class _Level:
     exclude: frozenset[str] = frozenset()
     #: the requirements being planned above this level, which no path here may need again
     guard: frozenset[tuple[str, str, str]] = frozenset()
+    #: the subgraphs that could serve the object at this path equally (None at the root); an
+    #: entity jump pins the path to its subgraph
+    candidates: frozenset[str] | None = None
 
 
 class QueryPlanner:
@@ -449,15 +452,20 @@ class _PlanRun:
         in_graph = meta.in_graphs.get(group.graph) if meta is not None else None
         if in_graph is not None and in_graph.provides is not None:
             child_provided = provided_tree(in_graph.provides)
-        if self.facts.type_kind(child_type) in ("INTERFACE", "UNION"):
-            graphs = self.facts.resolvable_in(parent_type, field.name)
-            if len(graphs) > 1:
-                # A shareable field whose abstract type has other members elsewhere: only the
-                # members every candidate subgraph knows are asked for (as the peers do).
-                common = frozenset.intersection(
-                    *(self.supergraph.possible_types(child_type, g) for g in graphs)
-                )
-                self.scopes[(group.id, child_path)] = common
+        graphs = self.facts.resolvable_in(parent_type, field.name)
+        if level.candidates is not None:
+            graphs &= level.candidates
+        if group.graph not in graphs:  # provided here, or a key field only this graph returns
+            graphs = frozenset((group.graph,))
+        if self.facts.type_kind(child_type) in ("INTERFACE", "UNION") and len(graphs) > 1:
+            # A shareable path whose abstract type has other members elsewhere: only the
+            # members every candidate subgraph knows are asked for (as the peers do). A path
+            # pinned to one subgraph (a field only it has, an entity jump) keeps all of that
+            # subgraph's members.
+            common = frozenset.intersection(
+                *(self.supergraph.possible_types(child_type, g) for g in graphs)
+            )
+            self.scopes[(group.id, child_path)] = common
         return self.plan_level(
             replace(
                 level,
@@ -465,6 +473,7 @@ class _PlanRun:
                 path=child_path,
                 parent_type=child_type,
                 selections=field.selections,
+                candidates=graphs if len(graphs) > 1 else frozenset((group.graph,)),
                 provided=child_provided,
                 user_keys=nested_user_keys(field, level_keys),
             )
@@ -615,7 +624,14 @@ class _PlanRun:
             child.input_rewrites[source_type] = parent_type
         fragment = child.selection.fragment(parent_type)
         target = _Level(
-            child, fragment.children, path, parent_type, tuple(fields), None, level_keys
+            child,
+            fragment.children,
+            path,
+            parent_type,
+            tuple(fields),
+            None,
+            level_keys,
+            candidates=frozenset((graph,)),
         )
         # The groups that fetch data below the jumped-to fields produce this level's data too:
         # a step that needs it (a requires or key consumer) must wait for all of them.
