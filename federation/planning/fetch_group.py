@@ -118,7 +118,14 @@ class SubSelectionSet:
         return created
 
     def to_ast(self) -> SelectionSetNode:
-        selections: list[SelectionNode] = [item.to_ast() for item in self.items.values()]
+        selections: list[SelectionNode] = []
+        for item in self.items.values():
+            node = item.to_ast()
+            # A fragment left with nothing to ask (its only field was `__typename` on a type
+            # the parent's `__typename` already names) would not parse: leave it out.
+            if isinstance(node, InlineFragmentNode) and not node.selection_set.selections:
+                continue
+            selections.append(node)
         return SelectionSetNode(selections=tuple(selections))
 
 

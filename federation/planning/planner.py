@@ -466,7 +466,7 @@ class _PlanRun:
                 *(self.supergraph.possible_types(child_type, g) for g in graphs)
             )
             self.scopes[(group.id, child_path)] = common
-        return self.plan_level(
+        producers = self.plan_level(
             replace(
                 level,
                 selection=sub.children,
@@ -478,6 +478,11 @@ class _PlanRun:
                 user_keys=nested_user_keys(field, level_keys),
             )
         )
+        if not sub.children.items:
+            # Everything under it was `__typename` (answered from the static type) or went to
+            # other fetches: a composite field still needs a selection.
+            sub.children.field("__typename")
+        return producers
 
     # -- jumps --------------------------------------------------------------------------------
 
