@@ -414,6 +414,11 @@ class _PlanRun:
             return None, field
         return replace(field, selections=here), replace(field, selections=there)
 
+    def _entity_graphs(self, type_name: str) -> frozenset[str]:
+        """The subgraphs an object of `type_name` can be entered in through a key: an entity
+        is never pinned to the subgraph it was found in."""
+        return frozenset(edge.head.graph for edge in self.paths.graph.entries(type_name))
+
     def _level_keys(self, level: _Level) -> dict[str, NField]:
         """The client's fields at this level by response key (internal fields see the level's
         client fields, passed down to them as `user_keys`)."""
@@ -473,7 +478,7 @@ class _PlanRun:
                 path=child_path,
                 parent_type=child_type,
                 selections=field.selections,
-                candidates=graphs if len(graphs) > 1 else frozenset((group.graph,)),
+                candidates=graphs | self._entity_graphs(child_type),
                 provided=child_provided,
                 user_keys=nested_user_keys(field, level_keys),
             )
@@ -636,7 +641,7 @@ class _PlanRun:
             tuple(fields),
             None,
             level_keys,
-            candidates=frozenset((graph,)),
+            candidates=frozenset((graph,)) | self._entity_graphs(parent_type),
         )
         # The groups that fetch data below the jumped-to fields produce this level's data too:
         # a step that needs it (a requires or key consumer) must wait for all of them.
