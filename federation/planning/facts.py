@@ -144,12 +144,9 @@ class SchemaFacts:
     def local(self, type_name: str, field_name: str, graph: str, provided: Provided | None) -> bool:
         if provided is not None and field_name in provided:
             return True
-        if graph in self.resolvable_in(type_name, field_name):
-            return True
-        # A graph can always return the fields of its own keys (federation 1 marks them external).
-        return any(
-            _selects(key.selections, field_name) for key in self.supergraph.keys(type_name, graph)
-        )
+        # Key fields a type extension marks external are resolvable there already (the
+        # supergraph's records say so); any other external key field is not.
+        return graph in self.resolvable_in(type_name, field_name)
 
     def requires(self, type_name: str, field_name: str, graph: str) -> SelectionSetNode | None:
         meta = self.supergraph.types.get(type_name)

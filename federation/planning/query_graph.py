@@ -73,13 +73,9 @@ class QueryGraph:
             for graph in meta.in_graphs or supergraph.graphs:
                 vertex = Vertex(meta.name, graph)
                 edges: dict[str, FieldEdge] = {}
-                own_keys = supergraph.keys(meta.name, graph)
                 for field in meta.fields.values():
                     in_graph = field.in_graphs.get(graph)
-                    resolvable = graph in field.resolvable_in or any(
-                        _selects(key.selections, field.name) for key in own_keys
-                    )
-                    if not resolvable:
+                    if graph not in field.resolvable_in:
                         continue
                     edges[field.name] = FieldEdge(
                         vertex,

@@ -409,9 +409,10 @@ class _Reader(JoinDirectives):
                 }
                 for graph, meta in in_graphs.items()
             }
+            extensions = {graph for graph, meta in in_graphs.items() if meta.extension}
             for name, definition in named.fields.items():
                 fields[name] = self._read_field(
-                    named, name, definition, key_fields, owners[0] if owners else None
+                    named, name, definition, key_fields, extensions, owners[0] if owners else None
                 )
         if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
             implements = self.read_implements(named)
@@ -444,6 +445,7 @@ class _Reader(JoinDirectives):
         name: str,
         definition: GraphQLField | GraphQLInputField,
         key_fields: Mapping[str, set[str]],
+        extensions: set[str],
         owner: str | None,
     ) -> FieldMeta:
         where = f"field {parent.name}.{name}"
@@ -489,7 +491,9 @@ class _Reader(JoinDirectives):
         if not declared:
             resolvable = frozenset((owner,) if owner else self.type_graphs[parent.name])
         else:
-            resolvable = _resolvable(entries, key_fields, name, set(self.graph_by_enum.values()))
+            resolvable = _resolvable(
+                entries, key_fields, extensions, name, set(self.graph_by_enum.values())
+            )
         return FieldMeta(
             parent=parent.name,
             name=name,
@@ -503,6 +507,7 @@ class _Reader(JoinDirectives):
 def _resolvable(
     entries: Mapping[str, FieldInGraph],
     key_fields: Mapping[str, set[str]],
+    extensions: set[str],
     field_name: str,
     known_graphs: set[str],
 ) -> frozenset[str]:
@@ -517,9 +522,13 @@ def _resolvable(
     resolvable = {
         graph
         for graph, entry in entries.items()
-        # A graph always returns its own key fields; Fed1-composed supergraphs still mark them
-        # external in type extensions.
-        if (not entry.external or field_name in key_fields.get(graph, ()))
+        # A type extension returns its own key fields, though Fed1-composed supergraphs mark
+        # them external there. Elsewhere an external key field is not the graph's to resolve:
+        # it only names the entity (corrupted-supergraph-node-id).
+        if (
+            not entry.external
+            or (graph in extensions and field_name in key_fields.get(graph, ()))
+        )
         and not entry.used_overridden
         and graph not in overridden
     }
