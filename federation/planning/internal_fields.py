@@ -105,7 +105,9 @@ def _input_selections(
         if isinstance(item, NField):
             out += input_fields((item,), level_keys)
         elif item.type_condition is not None:
-            out.append(InputFragment(item.type_condition, tuple(input_fields(item.selections, {}))))
+            # Nested fragments keep their own conditions (`... on Bar { bar ... on Baz { baz } }`).
+            inner = _input_selections(item.selections, {})
+            out.append(InputFragment(item.type_condition, tuple(inner)))
         else:
             out += input_fields(item.selections, level_keys)
     return out
