@@ -17,7 +17,7 @@ from graphql import (
 )
 
 from federation.errors import PlanningError
-from federation.planning.internal_fields import Provided
+from federation.planning.internal_fields import FRAGMENT_PREFIX, Provided
 from federation.planning.normalize import NField, NSelection
 from federation.supergraph.model import Key, Supergraph
 
@@ -141,7 +141,27 @@ class SchemaFacts:
             return frozenset()
         return meta.fields[field_name].resolvable_in
 
+    def provided_on(self, provided: Provided | None, type_name: str) -> Provided | None:
+        """The part of a `@provides` tree that holds for an object of `type_name`: its plain
+        fields and the fragments whose type condition applies."""
+        if provided is None:
+            return None
+        if not any(key.startswith(FRAGMENT_PREFIX) for key in provided):
+            return provided
+        out: dict[str, Provided] = {}
+        for key, nested in provided.items():
+            if not key.startswith(FRAGMENT_PREFIX):
+                out[key] = nested
+        for key, nested in provided.items():
+            if key.startswith(FRAGMENT_PREFIX) and self.applies(
+                key[len(FRAGMENT_PREFIX) :], type_name
+            ):
+                for name, inner in (self.provided_on(nested, type_name) or {}).items():
+                    out[name] = {**out.get(name, {}), **inner}
+        return out
+
     def local(self, type_name: str, field_name: str, graph: str, provided: Provided | None) -> bool:
+        provided = self.provided_on(provided, type_name)
         if provided is not None and field_name in provided:
             return True
         # Key fields a type extension marks external are resolvable there already (the

@@ -15,6 +15,7 @@ from federation.planning.normalize import NField, NFragment, NSelection
 from federation.planning.plan import InputField, InputFragment, InputSelection
 
 __all__ = [
+    "FRAGMENT_PREFIX",
     "Provided",
     "client_fields_by_key",
     "fields_from_selection_set",
@@ -113,12 +114,23 @@ def _input_selections(
     return out
 
 
+#: How a fragment of a `@provides` selection is keyed in its `Provided` tree.
+FRAGMENT_PREFIX = "... on "
+
+
 def provided_tree(selection_set: SelectionSetNode) -> dict[str, Provided]:
+    """A `@provides` selection as a tree; a fragment keeps its type condition (`... on Book`
+    provides `title` for books only), under `FRAGMENT_PREFIX + condition`."""
     tree: dict[str, Provided] = {}
     for node in selection_set.selections:
         if isinstance(node, FieldNode):
             nested = provided_tree(node.selection_set) if node.selection_set else {}
             tree[node.name.value] = nested
         elif isinstance(node, InlineFragmentNode):
-            tree.update(provided_tree(node.selection_set))
+            inner = provided_tree(node.selection_set)
+            if node.type_condition is None:
+                tree.update(inner)
+            else:
+                key = FRAGMENT_PREFIX + node.type_condition.name.value
+                tree[key] = {**tree.get(key, {}), **inner}
     return tree

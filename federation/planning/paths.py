@@ -278,9 +278,10 @@ class PathFinder:
     ) -> Option | None:
         """The field edge of `graph` itself, with its requirement solved from `origin`."""
         if provided is not None:
-            for name, nested in provided:
-                if name == field_name:
-                    return Option(graph, _FIELD_COST, None, False, nested)
+            here = self.facts.provided_on(thaw_provided(provided), type_name) or {}
+            if field_name in here:
+                nested = freeze_provided(here[field_name])
+                return Option(graph, _FIELD_COST, None, False, nested)
         edge = self.graph.field_edge(Vertex(type_name, graph), field_name)
         if edge is None:
             return None

@@ -452,6 +452,7 @@ class _PlanRun:
             return {group}
         child_type, lists = self.facts.field_type(parent_type, field.name)
         child_path = (*level.path, alias or field.name, *(["@"] * lists))
+        provided = self.facts.provided_on(provided, parent_type)
         child_provided = provided.get(field.name) if provided is not None else None
         meta = self.supergraph.types[parent_type].fields.get(field.name)
         in_graph = meta.in_graphs.get(group.graph) if meta is not None else None
