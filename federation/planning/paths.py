@@ -281,7 +281,9 @@ class PathFinder:
             here = self.facts.provided_on(thaw_provided(provided), type_name) or {}
             if field_name in here:
                 nested = freeze_provided(here[field_name])
-                return Option(graph, _FIELD_COST, None, False, nested)
+                # Free: a provided field is what the @provides is for, so paths through it win
+                # ties, and the owner is not called for what was provided.
+                return Option(graph, 0, None, False, nested)
         edge = self.graph.field_edge(Vertex(type_name, graph), field_name)
         if edge is None:
             return None
