@@ -241,7 +241,7 @@ class PathFinder:
             target = entry.head.graph
             if target == graph or self.graph.field_edge(entry.head, field.name) is None:
                 continue
-            key_cost = self.key_cost(graph, type_name, entry, guard)
+            key_cost = self.key_cost(graph, type_name, entry, guard, provided)
             if key_cost is None:
                 continue
             there = self._in_graph(target, entry.head.type_name, field.name, None, graph, guard)
@@ -257,15 +257,22 @@ class PathFinder:
                 )
         return out
 
-    def key_cost(self, graph: str, type_name: str, entry: KeyEdge, guard: _Guard) -> int | None:
-        """What it costs to hold `entry`'s key fields for an object of `type_name` in `graph`.
-
-        The key cannot come from the subgraph being entered."""
+    def key_cost(
+        self,
+        graph: str,
+        type_name: str,
+        entry: KeyEdge,
+        guard: _Guard,
+        provided: FrozenProvided | None = None,
+    ) -> int | None:
+        """What it costs to hold `entry`'s key fields for an object of `type_name` in `graph`
+        (where a `@provides` view may hold them). The key cannot come from the subgraph being
+        entered."""
         mark = ("key", type_name, entry.head.graph)
         if mark in guard:
             return None
         key_fields = fields_from_selection_set(entry.key.selections)
-        return self.selection_cost(graph, type_name, key_fields, None, guard | {mark})
+        return self.selection_cost(graph, type_name, key_fields, provided, guard | {mark})
 
     def _in_graph(
         self,

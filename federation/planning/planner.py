@@ -605,7 +605,8 @@ class _PlanRun:
         key_fields = fields_from_selection_set(key.selections, directives)
         inputs: list[InputField] = [InputField("__typename", "__typename")]
         level.selection.field("__typename")
-        source = replace(level, parent_type=source_type, provided=None, user_keys=level_keys)
+        # Key and required fields come from this object, a @provides view of it included.
+        source = replace(level, parent_type=source_type, user_keys=level_keys)
         producers = self.plan_level(
             replace(source, selections=key_fields, exclude=level.exclude | {graph})
         )
