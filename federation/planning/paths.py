@@ -107,8 +107,16 @@ class PathFinder:
             return self._fields_cost(
                 graph, type_name, facts.flatten(selections, type_name), provided, guard
             )
+        runtimes = sorted(facts.supergraph.possible_types(type_name, graph))
+        if not runtimes and any(
+            isinstance(item, NField)
+            and item.name != "__typename"
+            and not self.options(graph, type_name, item, provided, guard)
+            for item in selections
+        ):
+            return None  # no object type here, and the field is not even on the interface
         total = 0
-        for runtime in sorted(facts.supergraph.possible_types(type_name, graph)):
+        for runtime in runtimes:
             cost = self._fields_cost(
                 graph, runtime, facts.flatten(selections, runtime), provided, guard
             )

@@ -247,6 +247,8 @@ class _PlanRun:
         graph = group.graph
         level.selection.field("__typename")
         runtime = sorted(self.supergraph.possible_types(parent_type, graph))
+        if not runtime:
+            self._check_no_runtime_fields(level)
         scope = self.scopes.get((group.id, level.path))
         if scope is not None:
             runtime = [name for name in runtime if name in scope]
@@ -288,6 +290,20 @@ class _PlanRun:
                     )
                 )
         return producers
+
+    def _check_no_runtime_fields(self, level: _Level) -> None:
+        """An abstract type with no object type in this subgraph: a field asked on it must at
+        least exist there, or no path can ever answer it."""
+        for item in level.selections:
+            if not isinstance(item, NField) or item.name == "__typename":
+                continue
+            if self.paths.options(level.group.graph, level.parent_type, item, guard=level.guard):
+                continue
+            raise PlanningError(
+                f"Cannot plan field {level.parent_type}.{item.name}: no subgraph can resolve it "
+                "from here",
+                [*level.path, item.response_key],
+            )
 
     def _plan_interface_object(self, level: _Level) -> set[FetchGroup]:
         """An interface seen from a subgraph where it is an `@interfaceObject`.
