@@ -36,6 +36,7 @@ from federation.execution.merge import (
     flat_requires,
     project,
     project_flat,
+    rename_outputs,
     subtype_predicate,
 )
 from federation.planning.plan import (
@@ -143,6 +144,8 @@ async def _fetch_root(node: FetchNode, state: _Execution) -> None:
         return
     data = response.get("data")
     if isinstance(data, dict):
+        if node.output_renames:
+            rename_outputs(data, node.output_renames, state.is_subtype)
         deep_merge(state.data, data, state.possible_types)
     for error in _errors_of(response):
         path = error.get("path") if isinstance(error, dict) else None
@@ -182,6 +185,8 @@ async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
     data = response.get("data")
     entities = data.get("_entities") if isinstance(data, dict) else None
     if isinstance(entities, list) and len(entities) == len(representations):
+        if node.output_renames:
+            rename_outputs(entities, node.output_renames, state.is_subtype)
         _merge_entities(entities, mapped, state.possible_types)
     elif entities is not None or not errors:  # else the subgraph's errors explain it already
         count = len(entities) if isinstance(entities, list) else "no"

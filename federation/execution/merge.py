@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Mapping
 from typing import Any, TypeAlias
 
-from federation.planning.plan import InputField, InputFragment, InputSelection
+from federation.planning.plan import InputField, InputFragment, InputSelection, OutputRename
 from federation.types import JSONObject, Representation, ResponsePath
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "flat_requires",
     "project",
     "project_flat",
+    "rename_outputs",
     "subtype_predicate",
 ]
 
@@ -281,3 +282,24 @@ def _walk(
         concrete.append(segment)
         _walk(value[segment], path, depth + 1, concrete, is_subtype, targets)
         concrete.pop()
+
+
+def rename_outputs(value: Any, renames: tuple[OutputRename, ...], is_subtype: IsSubtype) -> None:
+    """Undo a fetch's internal aliases in its answer (a root fetch's data, or one entity)."""
+    for rename in renames:
+        for obj in _objects_at(value, rename.path):
+            typename = obj.get("__typename")
+            if rename.alias in obj and (
+                not isinstance(typename, str) or is_subtype(typename, rename.type_condition)
+            ):
+                obj[rename.key] = obj.pop(rename.alias)
+
+
+def _objects_at(value: Any, path: tuple[str, ...]) -> list[JSONObject]:
+    if isinstance(value, list):
+        return [obj for item in value for obj in _objects_at(item, path)]
+    if not isinstance(value, dict):
+        return []
+    if not path:
+        return [value]
+    return _objects_at(value.get(path[0]), path[1:])

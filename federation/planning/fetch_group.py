@@ -36,6 +36,7 @@ from federation.planning.plan import (
     InputFragment,
     InputSelection,
     OperationKind,
+    OutputRename,
 )
 
 __all__ = ["FetchGroup", "SubField", "SubFragment", "SubSelectionSet"]
@@ -151,6 +152,8 @@ class FetchGroup:
         self.inputs: dict[str, dict[str, InputField]] = {}
         #: type name -> typename to send instead (for @interfaceObject targets)
         self.input_rewrites: dict[str, str] = {}
+        #: aliases given to clashing fields, undone on the answer (planning/aliasing.py)
+        self.output_renames: tuple[OutputRename, ...] = ()
         self.parents: set[int] = set()
 
     def add_input(self, type_name: str, fields: list[InputField]) -> None:
@@ -208,6 +211,7 @@ class FetchGroup:
             variable_usages=tuple(name for name in used if name in variable_types),
             requires=requires,
             input_rewrites=tuple(self.input_rewrites.items()),
+            output_renames=self.output_renames,
         )
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "InputField",
     "InputFragment",
     "InputSelection",
+    "OutputRename",
     "ParallelNode",
     "PlanNode",
     "QueryPlan",
@@ -68,6 +69,20 @@ class FetchNode:
     variable_usages: tuple[str, ...] = ()
     requires: tuple[InputSelection, ...] | None = None
     input_rewrites: tuple[tuple[str, str], ...] = ()
+    #: internal aliases to undo on the answer before it is merged (see planning/aliasing.py)
+    output_renames: tuple[OutputRename, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRename:
+    """Restore `key` where a fetch asked for it as `alias`: on the objects at `path` (response
+    keys from the fetch's root, or from each entity; lists are walked through) whose
+    `__typename` is `type_condition` or one of its possible types."""
+
+    path: tuple[str, ...]
+    type_condition: str
+    alias: str
+    key: str
 
 
 @dataclass(frozen=True, slots=True)

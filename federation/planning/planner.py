@@ -20,6 +20,7 @@ from graphql import (
 )
 
 from federation.errors import PlanningError
+from federation.planning.aliasing import alias_conflicting_fields
 from federation.planning.emit import emit_plan
 from federation.planning.facts import SchemaFacts
 from federation.planning.fetch_group import FetchGroup, SubSelectionSet
@@ -97,7 +98,9 @@ class QueryPlanner:
         }
         run = _PlanRun(self, kind)
         run.plan_root(normalize_operation(operation, fragments))
-        return emit_plan(merge_siblings(run.groups), variable_types, kind)
+        groups = merge_siblings(run.groups)
+        alias_conflicting_fields(groups, self.supergraph, kind)
+        return emit_plan(groups, variable_types, kind)
 
 
 class _PlanRun:

@@ -1,0 +1,116 @@
+"""Aliases for fields that cannot share a response key inside one subgraph operation.
+
+Two inline fragments of one selection may ask for the same response key with types that differ
+in the subgraph: `... on User { id }` and `... on Admin { id }` where `User.id` is `ID!` and
+`Admin.id` is `ID` there. The supergraph may agree on one type, but the subgraph validates the
+fetch against its own schema and rejects it ("fields conflict"). Such fields get an internal
+alias in the fetch, and the fetch carries an `OutputRename` that restores the client's key on
+the subgraph's answer before it is merged (Apollo's `addAliasesForNonMergingFields`).
+"""
+
+from __future__ import annotations
+
+from federation.planning.fetch_group import FetchGroup, SubField, SubFragment, SubSelectionSet
+from federation.planning.plan import OperationKind, OutputRename
+from federation.supergraph.model import Supergraph
+
+__all__ = ["alias_conflicting_fields"]
+
+
+def alias_conflicting_fields(
+    groups: list[FetchGroup], supergraph: Supergraph, kind: OperationKind
+) -> None:
+    """Alias, in place, fields whose response keys clash in each group's operation."""
+    for group in groups:
+        renames: list[OutputRename] = []
+        if group.is_entity:
+            for item in group.selection.items.values():
+                if isinstance(item, SubFragment):
+                    _walk(supergraph, group.graph, item.children, item.type_condition, (), renames)
+        else:
+            root = supergraph.root_types.get(kind)
+            if root is not None:
+                _walk(supergraph, group.graph, group.selection, root, (), renames)
+        # Children first: a nested rename's path still uses its parent's aliased key.
+        group.output_renames = tuple(reversed(renames))
+
+
+def _walk(
+    supergraph: Supergraph,
+    graph: str,
+    selection: SubSelectionSet,
+    type_name: str,
+    path: tuple[str, ...],
+    renames: list[OutputRename],
+) -> None:
+    # Every field of this selection, with the type condition it sits under (None: the
+    # selection's own type), and the type it has in this subgraph.
+    seen: dict[str, list[str]] = {}
+    entries: list[tuple[SubField, str | None, str]] = []
+    for condition, field in _fields(selection, None):
+        parent = condition or type_name
+        typed = _field_type(supergraph, parent, field.name, graph)
+        entries.append((field, condition, typed))
+    for field, condition, typed in entries:
+        key = field.alias or field.name
+        types = seen.setdefault(key, [])
+        index = next(
+            (i for i, other in enumerate(types) if not _conflict(supergraph, typed, other)), None
+        )
+        if index is None:
+            index = len(types)
+            types.append(typed)
+        if index > 0:
+            alias = f"{key}__eg_alias_{index - 1}"
+            renames.append(OutputRename(path, condition or type_name, alias, key))
+            field.alias = alias
+    for field, _condition, typed in entries:
+        if field.children.items:
+            child_type = typed.strip("[]!")
+            key = field.alias or field.name
+            _walk(supergraph, graph, field.children, child_type, (*path, key), renames)
+
+
+def _fields(selection: SubSelectionSet, condition: str | None) -> list[tuple[str | None, SubField]]:
+    out: list[tuple[str | None, SubField]] = []
+    for item in selection.items.values():
+        if isinstance(item, SubField):
+            out.append((condition, item))
+        else:
+            out += _fields(item.children, item.type_condition)
+    return out
+
+
+def _conflict(supergraph: Supergraph, one: str, other: str) -> bool:
+    """Whether two field types cannot share a response key (graphql-core's rule): list and
+    non-null wrappers must match, and leaf types must be the same; object types may differ."""
+    while one and other:
+        if one.endswith("!") != other.endswith("!"):
+            return True
+        one, other = one.rstrip("!"), other.rstrip("!")
+        if one.startswith("[") != other.startswith("["):
+            return True
+        if not one.startswith("["):
+            break
+        one, other = one[1:-1], other[1:-1]
+    leaf = {"SCALAR", "ENUM"}
+    kinds = {
+        name: (supergraph.types[name].kind if name in supergraph.types else "SCALAR")
+        for name in (one, other)
+    }
+    if kinds[one] in leaf or kinds[other] in leaf:
+        return one != other
+    return False
+
+
+def _field_type(supergraph: Supergraph, parent: str, field: str, graph: str) -> str:
+    """The field's type as the subgraph declares it (`@join__field(type:)` narrows it)."""
+    if field == "__typename":
+        return "String!"
+    meta = supergraph.field(parent, field)
+    if meta is None:
+        return "?"
+    in_graph = meta.in_graphs.get(graph)
+    if in_graph is not None and in_graph.type is not None:
+        return in_graph.type
+    return meta.type
