@@ -525,10 +525,7 @@ def _resolvable(
         # A type extension returns its own key fields, though Fed1-composed supergraphs mark
         # them external there. Elsewhere an external key field is not the graph's to resolve:
         # it only names the entity (corrupted-supergraph-node-id).
-        if (
-            not entry.external
-            or (graph in extensions and field_name in key_fields.get(graph, ()))
-        )
+        if (not entry.external or (graph in extensions and field_name in key_fields.get(graph, ())))
         and not entry.used_overridden
         and graph not in overridden
     }
