@@ -46,6 +46,8 @@ __all__ = ["shape_response"]
 _Composite: TypeAlias = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
 _COMPOSITE_TYPES = (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)
 _SelectionSets: TypeAlias = tuple[SelectionSetNode, ...]
+#: errors for fields no fetch answered, per response: one per path up to this many
+_MAX_UNANSWERED_ERRORS = 100
 
 
 def shape_response(
@@ -199,11 +201,13 @@ class _Shaper:
     """Per-call state: the error list and a cache of field plans (the query repeats per item)."""
 
     __slots__ = (
+        "_error_paths",
         "_error_prefixes",
         "_fragments",
         "_plans",
         "_runtimes",
         "_schema",
+        "_unexplained_nulls",
         "_variables",
         "errors",
     )
@@ -222,10 +226,16 @@ class _Shaper:
         self.errors = list(errors)
         # Every prefix of every error path, so "is there an error at or below P" is one lookup.
         self._error_prefixes: set[tuple[str | int, ...]] = set()
+        #: the exact paths of errors, so "is there an error at or above P" is |P|+1 lookups
+        self._error_paths: set[tuple[str | int, ...]] = set()
+        #: an error without a path (a failed fetch, a bad subgraph answer) explains every field
+        #: that was never answered
+        self._unexplained_nulls = 0 if all(isinstance(e.get("path"), list) for e in errors) else -1
         for error in errors:
             path = error.get("path")
             if isinstance(path, list):
                 self._add_prefixes(path)
+                self._error_paths.add(tuple(path))
         self._plans = plans.by_sets
         self._runtimes: dict[tuple[str, str], GraphQLObjectType | None] = {}
 
@@ -263,6 +273,8 @@ class _Shaper:
                 # The common case, without touching `path` unless something is wrong.
                 result: Any = value.get(key)
                 if result is None:
+                    if key not in value and not plan.non_null:  # else the null error says it
+                        self._unanswered([*path, key], plan.label)
                     if plan.non_null:
                         self._null_error([*path, key], plan.label)
                         nulled = True  # keep going: siblings may report their own errors
@@ -284,8 +296,11 @@ class _Shaper:
                 if result is None:
                     self._null_error(path, plan.label)
             else:
+                field_value = value.get(key)
+                if field_value is None and key not in value and not plan.non_null:
+                    self._unanswered(path, plan.label)
                 result = self._complete(
-                    value.get(key), plan.type, plan.selection_sets, path, plan.label
+                    field_value, plan.type, plan.selection_sets, path, plan.label
                 )
             path.pop()
             if result is None and plan.non_null:
@@ -473,12 +488,34 @@ class _Shaper:
             return  # the cause was already reported at or below this path
         self._error(f"Cannot return null for non-nullable field {label}.", path)
 
+    def _unanswered(self, path: ResponsePath, label: str) -> None:
+        """A field no fetch answered becomes null only with an error at or above it: a null
+        in an answer either came from a subgraph or says why it is there."""
+        if self._unexplained_nulls < 0:
+            return  # an error without a path already says that part of the answer is missing
+        if label.endswith((".__schema", ".__type")):
+            return  # introspection is answered by the gateway itself, after shaping
+        if any(tuple(path[:end]) in self._error_paths for end in range(len(path) + 1)):
+            return
+        self._unexplained_nulls += 1
+        if self._unexplained_nulls > _MAX_UNANSWERED_ERRORS:
+            return
+        message = f"No subgraph returned a value for field {label}."
+        if self._unexplained_nulls == _MAX_UNANSWERED_ERRORS:
+            message += " Further fields without a value were not reported."
+        self.errors.append(
+            {"message": message, "path": list(path), "extensions": {"code": "FIELD_NOT_RESOLVED"}}
+        )
+        self._add_prefixes(path)
+        self._error_paths.add(tuple(path))
+
     def _invalid(self, label: str, path: ResponsePath) -> None:
         self._error(f'Subgraph returned an invalid value for field "{label}".', path)
 
     def _error(self, message: str, path: ResponsePath) -> None:
         self.errors.append({"message": message, "path": list(path)})
         self._add_prefixes(path)
+        self._error_paths.add(tuple(path))
 
     def _add_prefixes(self, path: list[Any]) -> None:
         for end in range(len(path) + 1):

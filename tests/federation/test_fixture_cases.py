@@ -17,7 +17,9 @@ import httpx
 import pytest
 from strawberry.asgi import GraphQL
 
+from federation import engine as engine_module
 from federation.engine import Engine
+from federation.execution.shaping import shape_response
 from federation.subgraphs.fetcher import HttpFetcher
 from federation.supergraph.model import load_supergraph
 from tests.fixtures.federation import cases as fixture_cases
@@ -41,6 +43,40 @@ def _hive_supergraph(feature: str) -> str:
     return compose_with_hive(recompose.subgraph_sdls(feature))
 
 
+def _silent_nulls(shaped: Any, merged: Any, errors: list[Any], path: list[Any]) -> list[Any]:
+    """Paths of nulls in the answer that no subgraph returned and no error explains.
+
+    A null is explained by an explicit null in the merged subgraph answers, or by an error at,
+    above or below its path (below: a non-null child's null bubbled up to it); an error without
+    a path explains every null.
+    """
+    if shaped is None:
+        if merged is None:
+            return []  # a subgraph's own null
+        for error in errors:
+            where = error.get("path")
+            if (
+                not isinstance(where, list)
+                or where[: len(path)] == path
+                or path[: len(where)] == where
+            ):
+                return []
+        return [path]
+    found: list[Any] = []
+    if isinstance(shaped, dict):
+        for key, value in shaped.items():
+            inner = merged.get(key, _ABSENT) if isinstance(merged, dict) else _ABSENT
+            found += _silent_nulls(value, inner, errors, [*path, key])
+    elif isinstance(shaped, list):
+        for index, item in enumerate(shaped):
+            inner = merged[index] if isinstance(merged, list) and index < len(merged) else _ABSENT
+            found += _silent_nulls(item, inner, errors, [*path, index])
+    return found
+
+
+_ABSENT: Any = object()
+
+
 @pytest.mark.parametrize(
     ("composer", "batch"),
     [("apollo", True), ("hive", True), ("apollo", False)],
@@ -48,8 +84,15 @@ def _hive_supergraph(feature: str) -> str:
 )
 @pytest.mark.parametrize("case", CASES)
 async def test_fixture_case_matches_expected_answer(
-    case: fixture_cases.FixtureCase, composer: str, batch: bool
+    case: fixture_cases.FixtureCase, composer: str, batch: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    merged: list[Any] = []
+
+    def spy(**kwargs: Any) -> dict[str, Any]:
+        merged.append(kwargs["data"])
+        return shape_response(**kwargs)
+
+    monkeypatch.setattr(engine_module, "shape_response", spy)
     module = fixture_cases.subgraph_module(case.feature)
     if composer == "apollo":
         sdl = fixture_cases.supergraph_sdl(case.feature)
@@ -68,6 +111,11 @@ async def test_fixture_case_matches_expected_answer(
         engine = Engine(supergraph, HttpFetcher(urls, client=client), batch_entities=batch)
         result = await engine.execute(case.document, case.operation_name, case.variables)
     body = result.body
+    # No silent nulls: every null came from a subgraph or comes with an error.
+    silent = _silent_nulls(
+        body.get("data"), merged[0] if merged else None, body.get("errors", []), []
+    )
+    assert not silent, f"silent nulls at {silent}: {body}\n{result.plan}"
     assert (body.get("data"), _error_paths(body)) == (
         case.expected_data,
         sorted(case.expected_error_paths, key=json.dumps),

@@ -84,10 +84,38 @@ def test_shape_response_orders_keys_and_drops_extras() -> None:
     assert list(result["data"]["p"]) == ["name", "other"]
 
 
-def test_shape_response_missing_field_becomes_null() -> None:
+def test_shape_response_unanswered_field_is_null_with_an_error() -> None:
+    # No silent nulls: a field no fetch answered is null, and an error at its path says so.
     assert shape("{ product(id: 1) { name color } }", {"product": {"name": "N"}}) == {
+        "data": {"product": {"name": "N", "color": None}},
+        "errors": [
+            {
+                "message": "No subgraph returned a value for field Product.color.",
+                "path": ["product", "color"],
+                "extensions": {"code": "FIELD_NOT_RESOLVED"},
+            }
+        ],
+    }
+
+
+def test_shape_response_null_from_a_subgraph_needs_no_error() -> None:
+    data = {"product": {"name": "N", "color": None}}
+    assert shape("{ product(id: 1) { name color } }", data) == {
         "data": {"product": {"name": "N", "color": None}}
     }
+
+
+def test_shape_response_unanswered_field_under_an_error_is_not_reported_twice() -> None:
+    errors = [{"message": "boom", "path": ["product"]}]
+    assert (
+        shape("{ product(id: 1) { name color } }", {"product": {"name": "N"}}, errors)["errors"]
+        == errors
+    )
+    pathless = [{"message": "subgraph down"}]
+    assert (
+        shape("{ product(id: 1) { name color } }", {"product": {"name": "N"}}, pathless)["errors"]
+        == pathless
+    )
 
 
 def test_shape_response_typename_on_renamed_root_type() -> None:
