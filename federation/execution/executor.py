@@ -28,6 +28,7 @@ from graphql import (
 
 from federation.execution.batching import EntityBatcher, entities_body
 from federation.execution.merge import (
+    NULL_ENTITY,
     IsSubtype,
     collect_objects,
     collect_targets,
@@ -187,7 +188,7 @@ async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
     if isinstance(entities, list) and len(entities) == len(representations):
         if node.output_renames:
             rename_outputs(entities, node.output_renames, state.is_subtype)
-        _merge_entities(entities, mapped, state, _owed_fields(node.operation, entities=True))
+        _merge_entities(entities, mapped, state.possible_types)
     elif entities is not None or not errors:  # else the subgraph's errors explain it already
         count = len(entities) if isinstance(entities, list) else "no"
         state.errors.append(
@@ -243,21 +244,16 @@ def _identity(representation: Representation) -> Hashable:
 
 
 def _merge_entities(
-    entities: list[Any], mapped: list[_Mapped], state: _Execution, owed: tuple[_Owed, ...]
+    entities: list[Any], mapped: list[_Mapped], abstract_types: Mapping[str, frozenset[str]]
 ) -> None:
-    abstract_types = state.possible_types
     merged: set[int] = set()
     for obj, index in mapped:
         entity = entities[index]
         if not isinstance(entity, dict):
-            # The subgraph answered null for the entity: the fields it owed are null, and
-            # the nulls are the subgraph's, not fields nobody answered.
-            typename = obj.get("__typename")
-            for key, condition in owed:
-                if condition is None or (
-                    isinstance(typename, str) and state.is_subtype(typename, condition)
-                ):
-                    obj.setdefault(key, None)
+            # The subgraph answered null for the entity: the fields it owed stay missing (a
+            # later fetch must not send them as keys), and shaping nulls them as the
+            # subgraph's nulls, not as fields nobody answered.
+            obj[NULL_ENTITY] = True
             continue
         if index in merged:
             entity = copy_json(entity)  # deep_merge shares subtrees; targets must not

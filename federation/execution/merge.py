@@ -12,6 +12,7 @@ from federation.planning.plan import InputField, InputFragment, InputSelection, 
 from federation.types import JSONObject, Representation, ResponsePath
 
 __all__ = [
+    "NULL_ENTITY",
     "IsSubtype",
     "Target",
     "collect_objects",
@@ -28,6 +29,10 @@ __all__ = [
 #: `is_subtype(typename, condition)`: the object type `typename` is `condition` or one of its
 #: possible types.
 IsSubtype: TypeAlias = Callable[[str, str], bool]
+
+#: Set on a merged object when a subgraph answered null for it as an entity: its missing fields
+#: are that subgraph's nulls. Client response keys never start with "__", so it cannot clash.
+NULL_ENTITY = "__edgegraph_null_entity"
 #: An object found at a flatten path, with the concrete response path that leads to it.
 Target: TypeAlias = tuple[JSONObject, ResponsePath]
 

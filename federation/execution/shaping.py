@@ -39,6 +39,7 @@ from graphql import (
     VariableNode,
 )
 
+from federation.execution.merge import NULL_ENTITY
 from federation.types import JSONObject, ResponsePath
 
 __all__ = ["shape_response"]
@@ -273,7 +274,8 @@ class _Shaper:
                 # The common case, without touching `path` unless something is wrong.
                 result: Any = value.get(key)
                 if result is None:
-                    if key not in value and not plan.non_null:  # else the null error says it
+                    if key not in value and not plan.non_null and NULL_ENTITY not in value:
+                        # a non-null field's own null error says it
                         self._unanswered([*path, key], plan.label)
                     if plan.non_null:
                         self._null_error([*path, key], plan.label)
@@ -297,7 +299,12 @@ class _Shaper:
                     self._null_error(path, plan.label)
             else:
                 field_value = value.get(key)
-                if field_value is None and key not in value and not plan.non_null:
+                if (
+                    field_value is None
+                    and key not in value
+                    and not plan.non_null
+                    and NULL_ENTITY not in value
+                ):
                     self._unanswered(path, plan.label)
                 result = self._complete(
                     field_value, plan.type, plan.selection_sets, path, plan.label

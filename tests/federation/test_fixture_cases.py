@@ -19,6 +19,7 @@ from strawberry.asgi import GraphQL
 
 from federation import engine as engine_module
 from federation.engine import Engine
+from federation.execution.merge import NULL_ENTITY
 from federation.execution.shaping import shape_response
 from federation.subgraphs.fetcher import HttpFetcher
 from federation.supergraph.model import load_supergraph
@@ -46,7 +47,8 @@ def _hive_supergraph(feature: str) -> str:
 def _silent_nulls(shaped: Any, merged: Any, errors: list[Any], path: list[Any]) -> list[Any]:
     """Paths of nulls in the answer that no subgraph returned and no error explains.
 
-    A null is explained by an explicit null in the merged subgraph answers, or by an error at,
+    A null is explained by an explicit null in the merged subgraph answers (or a null entity), or
+    by an error at,
     above or below its path (below: a non-null child's null bubbled up to it); an error without
     a path explains every null.
     """
@@ -66,6 +68,8 @@ def _silent_nulls(shaped: Any, merged: Any, errors: list[Any], path: list[Any]) 
     if isinstance(shaped, dict):
         for key, value in shaped.items():
             inner = merged.get(key, _ABSENT) if isinstance(merged, dict) else _ABSENT
+            if inner is _ABSENT and isinstance(merged, dict) and NULL_ENTITY in merged:
+                inner = None  # the subgraph answered null for the whole entity
             found += _silent_nulls(value, inner, errors, [*path, key])
     elif isinstance(shaped, list):
         for index, item in enumerate(shaped):
