@@ -47,10 +47,9 @@ def _hive_supergraph(feature: str) -> str:
 def _silent_nulls(shaped: Any, merged: Any, errors: list[Any], path: list[Any]) -> list[Any]:
     """Paths of nulls in the answer that no subgraph returned and no error explains.
 
-    A null is explained by an explicit null in the merged subgraph answers (or a null entity), or
-    by an error at,
-    above or below its path (below: a non-null child's null bubbled up to it); an error without
-    a path explains every null.
+    A null is explained by an explicit null in the merged subgraph answers (or a null entity),
+    or by an error at, above or below its path (below: a non-null child's null bubbled up to
+    it); an error without a path explains every null.
     """
     if shaped is None:
         if merged is None:
