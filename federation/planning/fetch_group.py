@@ -152,7 +152,7 @@ class FetchGroup:
         self.inputs: dict[str, dict[str, InputField]] = {}
         #: type name -> typename to send instead (for @interfaceObject targets)
         self.input_rewrites: dict[str, str] = {}
-        #: aliases given to clashing fields, undone on the answer (planning/aliasing.py)
+        #: aliases given to clashing fields, undone on the answer (optimize/alias_conflicts.py)
         self.output_renames: tuple[OutputRename, ...] = ()
         self.parents: set[int] = set()
 

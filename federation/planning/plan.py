@@ -69,7 +69,7 @@ class FetchNode:
     variable_usages: tuple[str, ...] = ()
     requires: tuple[InputSelection, ...] | None = None
     input_rewrites: tuple[tuple[str, str], ...] = ()
-    #: internal aliases to undo on the answer before it is merged (see planning/aliasing.py)
+    #: internal aliases to undo on the answer before it is merged (optimize/alias_conflicts.py)
     output_renames: tuple[OutputRename, ...] = ()
 
 

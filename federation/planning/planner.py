@@ -20,7 +20,6 @@ from graphql import (
 )
 
 from federation.errors import PlanningError
-from federation.planning.aliasing import alias_conflicting_fields
 from federation.planning.emit import emit_plan
 from federation.planning.facts import SchemaFacts
 from federation.planning.fetch_group import FetchGroup, SubSelectionSet
@@ -40,7 +39,7 @@ from federation.planning.normalize import (
     NSelection,
     normalize_operation,
 )
-from federation.planning.optimize import merge_siblings
+from federation.planning.optimize import optimize
 from federation.planning.paths import ENTER_COST, PathFinder, freeze_provided
 from federation.planning.plan import InputField, OperationKind, QueryPlan
 from federation.planning.query_graph import QueryGraph
@@ -98,8 +97,7 @@ class QueryPlanner:
         }
         run = _PlanRun(self, kind)
         run.plan_root(normalize_operation(operation, fragments))
-        groups = merge_siblings(run.groups)
-        alias_conflicting_fields(groups, self.supergraph, kind)
+        groups = optimize(run.groups, self.supergraph, kind)
         return emit_plan(groups, variable_types, kind)
 
 

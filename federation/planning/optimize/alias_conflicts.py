@@ -19,7 +19,7 @@ __all__ = ["alias_conflicting_fields"]
 
 def alias_conflicting_fields(
     groups: list[FetchGroup], supergraph: Supergraph, kind: OperationKind
-) -> None:
+) -> list[FetchGroup]:
     """Alias, in place, fields whose response keys clash in each group's operation."""
     for group in groups:
         renames: list[OutputRename] = []
@@ -33,6 +33,7 @@ def alias_conflicting_fields(
                 _walk(supergraph, group.graph, group.selection, root, (), renames)
         # Children first: a nested rename's path still uses its parent's aliased key.
         group.output_renames = tuple(reversed(renames))
+    return groups
 
 
 def _walk(
