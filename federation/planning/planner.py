@@ -20,6 +20,7 @@ from graphql import (
 )
 
 from federation.errors import PlanningError
+from federation.planning.choices import Chooser, Position
 from federation.planning.emit import emit_plan
 from federation.planning.facts import SchemaFacts
 from federation.planning.fetch_group import FetchGroup, SubSelectionSet
@@ -40,7 +41,7 @@ from federation.planning.normalize import (
     normalize_operation,
 )
 from federation.planning.optimize import optimize
-from federation.planning.paths import ENTER_COST, PathFinder, freeze_provided
+from federation.planning.paths import PathFinder, freeze_provided
 from federation.planning.plan import InputField, OperationKind, QueryPlan
 from federation.planning.query_graph import QueryGraph
 from federation.supergraph.model import Supergraph
@@ -75,6 +76,17 @@ class _Level:
     candidates: frozenset[str] | None = None
 
 
+def _position(level: _Level) -> Position:
+    return Position(
+        level.group.graph,
+        level.parent_type,
+        level.path,
+        freeze_provided(level.provided),
+        level.exclude,
+        level.guard,
+    )
+
+
 class QueryPlanner:
     """Plans operations against one supergraph. Stateless between calls; cache plans outside."""
 
@@ -82,6 +94,7 @@ class QueryPlanner:
         self.supergraph = supergraph
         self.facts = SchemaFacts(supergraph)
         self.paths = PathFinder(self.facts, QueryGraph(supergraph))
+        self.chooser = Chooser(self.facts, self.paths)
 
     def plan(
         self,
@@ -109,6 +122,7 @@ class _PlanRun:
         self.supergraph = planner.supergraph
         self.facts = planner.facts
         self.paths = planner.paths
+        self.chooser = planner.chooser
         self.kind = kind
         self.groups: list[FetchGroup] = []
         self.children: dict[tuple[object, ...], FetchGroup] = {}
@@ -147,7 +161,9 @@ class _PlanRun:
             candidates = self.facts.resolvable_in(root_type, field.name)
             if not candidates:
                 raise PlanningError(f"Cannot query field {root_type}.{field.name}", [field.name])
-            for graph, part in self._root_assignments(root_type, field, candidates, by_graph):
+            for graph, part in self.chooser.root_assignments(
+                root_type, field, candidates, by_graph
+            ):
                 by_graph.setdefault(graph, []).append(part)
         for graph, graph_fields in by_graph.items():
             group = self.new_group(graph, (), is_entity=False)
@@ -164,65 +180,6 @@ class _PlanRun:
             if current is None or current.graph not in candidates:
                 current = self.new_group(self.facts.first(candidates), (), is_entity=False)
             self.plan_level(_Level(current, current.selection, (), root_type, (field,), None, {}))
-
-    def _root_assignments(
-        self,
-        root_type: str,
-        field: NField,
-        candidates: frozenset[str],
-        chosen: Mapping[str, list[NField]],
-    ) -> list[tuple[str, NField]]:
-        """Where a root field is fetched: the subgraph whose paths reach its whole subselection
-        at the least cost (one already fetched from costs no new entry). A shareable root field
-        no subgraph can finish alone is split: each part goes where it can be resolved, the
-        fetches run in parallel and their answers merge element by element."""
-        order = self.facts.graph_order
-
-        def cost(graph: str, selections: tuple[NSelection, ...]) -> int | None:
-            options = self.paths.options(graph, root_type, field, jumps=False)
-            if not options:
-                return None
-            if not field.selections:
-                return options[0].cost
-            return self.paths.option_cost(options[0], root_type, field, selections)
-
-        def rank(graph: str, value: int, used: Mapping[str, object]) -> tuple[int, int]:
-            return (value - (ENTER_COST if graph in used else 0), order.get(graph, 0))
-
-        whole = {g: cost(g, field.selections) for g in candidates}
-        feasible = {g: c for g, c in whole.items() if c is not None}
-        best = min(feasible, key=lambda g: rank(g, feasible[g], chosen)) if feasible else None
-        if len(candidates) < 2 or not field.selections:
-            if best is None:
-                raise PlanningError(f"Cannot plan field {root_type}.{field.name}", [field.name])
-            return [(best, field)]
-        # The split: each part where it is cheapest. Parallel root fetches beat a root fetch
-        # followed by entity jumps when the extra entries cost less than the jumps (as Apollo).
-        parts: dict[str, list[NSelection]] = {}
-        split_cost = 0
-        for item in field.selections:
-            costs = {g: cost(g, (item,)) for g in candidates}
-            reachable = {g: c for g, c in costs.items() if c is not None}
-            if not reachable:
-                if best is not None:
-                    return [(best, field)]
-                raise PlanningError(
-                    f"Cannot plan field {root_type}.{field.name}: no subgraph resolves all of "
-                    "its selection",
-                    [field.response_key],
-                )
-            used = {**chosen, **parts}
-            home = min(reachable, key=lambda g: rank(g, reachable[g], used))
-            split_cost += reachable[home]
-            parts.setdefault(home, []).append(item)
-        # Each part pays for the root field once, and each subgraph beyond the first an entry.
-        split_cost += ENTER_COST * (len(parts) - 1) - (len(field.selections) - len(parts))
-        if best is not None and (len(parts) == 1 or feasible[best] < split_cost):
-            return [(best, field)]
-        return [
-            (graph, replace(field, selections=tuple(items)))
-            for graph, items in sorted(parts.items(), key=lambda p: order.get(p[0], 0))
-        ]
 
     # -- one selection level ------------------------------------------------------------------
 
@@ -375,7 +332,7 @@ class _PlanRun:
             if self.facts.local(
                 parent_type, field.name, graph, level.provided
             ) and not self.facts.requires(parent_type, field.name, graph):
-                here, elsewhere = self._local_parts(level, field)
+                here, elsewhere = self.chooser.local_parts(_position(level), field)
                 if here is not None:
                     local.append(here)
                 if elsewhere is not None:
@@ -404,32 +361,6 @@ class _PlanRun:
         if remote:
             producers |= self._plan_remote(level, remote, level_keys)
         return producers
-
-    def _local_parts(self, level: _Level, field: NField) -> tuple[NField | None, NField | None]:
-        """A local field whose subselection no path from here can finish is split: the parts
-        reachable from this subgraph stay, the rest is fetched through another subgraph that
-        resolves the field (a value type reached again through its parent entity)."""
-        if not field.selections:
-            return field, None
-        parent_type, provided = level.parent_type, freeze_provided(level.provided)
-        options = self.paths.options(
-            level.group.graph, parent_type, field, provided, level.guard, jumps=False
-        )
-        if not options or options[0].requires:
-            return field, None
-        local = options[0]
-
-        def reachable(selections: tuple[NSelection, ...]) -> bool:
-            cost = self.paths.option_cost(local, parent_type, field, selections, level.guard)
-            return cost is not None
-
-        if reachable(field.selections):
-            return field, None
-        here = tuple(item for item in field.selections if reachable((item,)))
-        there = tuple(item for item in field.selections if item not in here)
-        if not here:
-            return None, field
-        return replace(field, selections=here), replace(field, selections=there)
 
     def _entity_graphs(self, type_name: str) -> frozenset[str]:
         """The subgraphs an object of `type_name` can be entered in through a key: an entity
@@ -515,45 +446,7 @@ class _PlanRun:
         group, parent_type = level.group, level.parent_type
         producers: set[FetchGroup] = set()
         assignments: dict[tuple[str, tuple[Condition, ...], bool], list[NField]] = {}
-        choices: dict[NField, dict[str, int]] = {}
-        for field in fields:
-            costs = self._remote_costs(level, field, field.selections)
-            if costs:
-                choices[field] = costs
-                continue
-            # No one subgraph finishes the subselection: each part goes where it can be.
-            for item in field.selections if len(field.selections) > 1 else ():
-                part = replace(field, selections=(item,))
-                choices[part] = self._remote_costs(level, part, part.selections)
-            if not choices.get(field) and not any(
-                choices.get(replace(field, selections=(item,))) for item in field.selections
-            ):
-                raise PlanningError(
-                    f"Cannot plan field {parent_type}.{field.name}: no subgraph can resolve it "
-                    "from here",
-                    [*level.path, field.response_key],
-                )
-        order = self.facts.graph_order
-        chosen: dict[NField, str] = {}
-        used: set[str] = set()
-        # Fields with the fewest ways go first; the others then prefer a subgraph already
-        # entered from here, whose entry the plan pays for once.
-        for field in sorted(choices, key=lambda f: len(choices[f])):
-            costs = choices[field]
-            if not costs:
-                raise PlanningError(
-                    f"Cannot plan field {parent_type}.{field.name}: no subgraph can resolve it "
-                    "from here",
-                    [*level.path, field.response_key],
-                )
-            best = min(
-                costs,
-                key=lambda g: (costs[g] - (ENTER_COST if g in used else 0), order.get(g, 0)),
-            )
-            chosen[field] = best
-            used.add(best)
-        for field in choices:  # in the client's order, which the plan's text follows
-            best = chosen[field]
+        for field, best in self.chooser.remote_targets(_position(level), fields).items():
             with_requires = self.facts.requires(parent_type, field.name, best) is not None
             key = (best, field.conditions, with_requires)
             assignments.setdefault(key, []).append(field)
@@ -569,28 +462,6 @@ class _PlanRun:
                     level, graph, graph_fields, all_conditions, level_keys, requires_field=None
                 )
         return producers
-
-    def _remote_costs(
-        self, level: _Level, field: NField, selections: tuple[NSelection, ...]
-    ) -> dict[str, int]:
-        """The subgraphs an entity jump from here can fetch `field` (with `selections`) from,
-        with what each way costs; the level's own subgraph only for a `@requires` round trip."""
-        group, parent_type = level.group, level.parent_type
-        out: dict[str, int] = {}
-        provided = freeze_provided(level.provided)
-        for option in self.paths.options(group.graph, parent_type, field, provided, level.guard):
-            if option.graph in level.exclude:
-                continue
-            if option.graph == group.graph and not option.requires:
-                continue
-            if self.facts.entry_key(parent_type, option.graph) is None:
-                continue  # an @interfaceObject entry: planned through the interface
-            cost: int | None = option.cost
-            if selections:
-                cost = self.paths.option_cost(option, parent_type, field, selections, level.guard)
-            if cost is not None and cost < out.get(option.graph, cost + 1):
-                out[option.graph] = cost
-        return out
 
     def _jump(
         self,
