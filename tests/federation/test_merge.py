@@ -12,9 +12,10 @@ from federation.execution.merge import (
     flat_requires,
     project,
     project_flat,
+    rename_outputs,
     subtype_predicate,
 )
-from federation.planning.plan import InputField, InputFragment
+from federation.planning.plan import InputField, InputFragment, OutputRename
 
 POSSIBLE_TYPES = {"Media": frozenset({"Book", "Movie"}), "Node": frozenset({"Book", "User"})}
 IS_SUBTYPE = subtype_predicate(POSSIBLE_TYPES)
@@ -226,3 +227,29 @@ def test_representation_identity_keeps_json_types_apart() -> None:
     variants = [1, True, 1.0, "1", None, {"a": 1}, [1]]
     identities = {_identity({"__typename": "T", "id": value}) for value in variants}
     assert len(identities) == len(variants)
+
+
+def test_rename_outputs_restores_keys_by_type_through_lists() -> None:
+    data: dict[str, Any] = {
+        "accounts": [
+            {"__typename": "User", "id": "u1", "similar": [{"__typename": "Admin", "id_a": "a"}]},
+            {"__typename": "Admin", "id_a": "a1", "similar": []},
+        ]
+    }
+    renames = (
+        OutputRename(("accounts", "similar"), "Admin", "id_a", "id"),
+        OutputRename(("accounts",), "Admin", "id_a", "id"),
+    )
+    rename_outputs(data, renames, IS_SUBTYPE)
+    assert data == {
+        "accounts": [
+            {"__typename": "User", "id": "u1", "similar": [{"__typename": "Admin", "id": "a"}]},
+            {"__typename": "Admin", "similar": [], "id": "a1"},
+        ]
+    }
+
+
+def test_rename_outputs_leaves_other_types_alone() -> None:
+    entities: list[Any] = [{"__typename": "User", "id_a": "kept"}, None]
+    rename_outputs(entities, (OutputRename((), "Admin", "id_a", "id"),), IS_SUBTYPE)
+    assert entities == [{"__typename": "User", "id_a": "kept"}, None]
