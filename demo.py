@@ -1,6 +1,17 @@
-"""The demo domain on one machine: four backends and four subgraphs, wired for `edgegraph demo`."""
+"""The demo domain on one machine: four backends and four subgraphs, wired for `edgegraph demo`.
+
+Only the `demo` command imports this module: a production `edgegraph serve` loads none of the
+demo (strawberry, the SQLite backends, the resolvers).
+"""
 
 from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import os
+import tempfile
+from pathlib import Path
 
 from starlette.applications import Starlette
 
@@ -12,8 +23,20 @@ import schema.artwork
 import schema.catalog
 import schema.members
 import schema.ratings
+from edge.config import GatewayConfig, with_overrides
+from federation.composition import SubgraphSource
+from federation.composition.cli import compose_or_exit, service_sdl
+from federation.supergraph.model import load_supergraph
+from gateway import DEMO_CLIENTS, create_app_or_exit, load_supergraph_file, serve_all
 
-__all__ = ["SUBGRAPHS", "SUBGRAPH_FACTORIES", "demo_apps"]
+__all__ = [
+    "SUBGRAPHS",
+    "SUBGRAPH_FACTORIES",
+    "demo_apps",
+    "demo_supergraph_path",
+    "demo_supergraph_sdl",
+    "run",
+]
 
 #: Subgraph names in port order: catalog 4001/4101, artwork 4002/4102, ...
 SUBGRAPHS = ("catalog", "artwork", "ratings", "members")
@@ -22,6 +45,12 @@ _BACKENDS = {
     "artwork": backends.artwork.create_app,
     "ratings": backends.ratings.create_app,
     "members": backends.members.create_app,
+}
+SUBGRAPH_SCHEMAS = {
+    "catalog": schema.catalog.schema,
+    "artwork": schema.artwork.schema,
+    "ratings": schema.ratings.schema,
+    "members": schema.members.schema,
 }
 SUBGRAPH_FACTORIES = {
     "catalog": schema.catalog.create_app,
@@ -47,3 +76,60 @@ def demo_apps(
         subgraph = SUBGRAPH_FACTORIES[name](backend_url=f"http://{host}:{backend_port}")
         apps.append((name, subgraph, host, subgraph_base_port + index))
     return apps
+
+
+@functools.cache
+def demo_supergraph_sdl() -> str:
+    """The demo supergraph, composed from the demo subgraphs' schemas in-process."""
+    sources = [
+        SubgraphSource(
+            name=name,
+            url=f"http://127.0.0.1:{4001 + index}/graphql",
+            sdl=service_sdl(SUBGRAPH_SCHEMAS[name]),
+        )
+        for index, name in enumerate(SUBGRAPHS)
+    ]
+    return compose_or_exit(sources)
+
+
+def demo_supergraph_path() -> Path:
+    """The demo supergraph written to a file, for tools that take a path (peers, benchmarks).
+
+    Nothing is checked in: the file lives in the temp directory, rewritten atomically.
+    """
+    path = Path(tempfile.gettempdir()) / "edgegraph" / "demo-supergraph.graphql"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sdl = demo_supergraph_sdl()
+    if not path.exists() or path.read_text() != sdl:
+        staging = path.with_name(f"{path.name}.{os.getpid()}")
+        staging.write_text(sdl)
+        os.replace(staging, path)
+    return path
+
+
+def run(args: argparse.Namespace) -> None:
+    """`edgegraph demo`: backends, subgraphs and a dev-mode gateway on this machine."""
+    apps = demo_apps(
+        host=args.host,
+        subgraph_base_port=args.subgraph_port,
+        backend_base_port=args.backend_port,
+        latency_ms=args.latency_ms,
+    )
+    urls = {
+        name: f"http://{host}:{port}/graphql"
+        for name, _app, host, port in apps
+        if name in SUBGRAPHS
+    }
+    config = with_overrides(GatewayConfig(), dev=True, clients_dir=str(DEMO_CLIENTS))
+    supergraph = (
+        load_supergraph_file(args.supergraph)
+        if args.supergraph
+        else load_supergraph(demo_supergraph_sdl())
+    )
+    gateway = create_app_or_exit(supergraph, config=config, subgraph_urls=urls)
+    apps.append(("gateway", gateway, args.host, args.port))
+    for name, _app, host, port in apps:
+        path = "/graphql" if name in (*SUBGRAPHS, "gateway") else "/stats"
+        print(f"{name:>18}  http://{host}:{port}{path}", flush=True)
+    print("Ctrl-C stops everything.", flush=True)
+    asyncio.run(serve_all(apps))

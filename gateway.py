@@ -5,13 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import functools
 import importlib
 import logging
-import os
 import signal
 import sys
-import tempfile
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +21,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from demo import SUBGRAPHS, demo_apps
 from edge.config import (
     ConfigError,
     GatewayConfig,
@@ -47,12 +43,10 @@ from edge.persisted import (
 from edge.protection import ProtectionMiddleware
 from edge.reload import ComposedSource, FileSource, SupergraphReloader, SupergraphSource
 from edge.status import status_routes
-from federation.composition import SubgraphSource
 from federation.composition.cli import (
     add_compose_command,
     compose_or_exit,
     is_graph_config,
-    service_sdl,
 )
 from federation.engine import Engine
 from federation.errors import SupergraphError
@@ -68,35 +62,7 @@ __all__ = ["create_app", "main"]
 logger = logging.getLogger("edgegraph")
 
 
-@functools.cache
-def demo_supergraph_sdl() -> str:
-    """The demo supergraph, composed from the demo subgraphs' schemas in-process."""
-    sources = [
-        SubgraphSource(
-            name=name,
-            url=f"http://127.0.0.1:{4001 + index}/graphql",
-            sdl=service_sdl(importlib.import_module(f"schema.{name}").schema),
-        )
-        for index, name in enumerate(SUBGRAPHS)
-    ]
-    return compose_or_exit(sources)
-
-
-def demo_supergraph_path() -> Path:
-    """The demo supergraph written to a file, for tools that take a path (peers, benchmarks).
-
-    Nothing is checked in: the file lives in the temp directory, rewritten atomically.
-    """
-    path = Path(tempfile.gettempdir()) / "edgegraph" / "demo-supergraph.graphql"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sdl = demo_supergraph_sdl()
-    if not path.exists() or path.read_text() != sdl:
-        staging = path.with_name(f"{path.name}.{os.getpid()}")
-        staging.write_text(sdl)
-        os.replace(staging, path)
-    return path
-
-
+#: the device teams' operations, the default persisted-operation manifests
 DEMO_CLIENTS = Path(__file__).parent / "clients"
 
 
@@ -272,7 +238,7 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-async def _serve_all(apps: Sequence[tuple[str, Starlette, str, int]]) -> None:
+async def serve_all(apps: Sequence[tuple[str, Starlette, str, int]]) -> None:
     servers = [
         _QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning"))
         for _name, app, host, port in apps
@@ -288,7 +254,7 @@ async def _serve_all(apps: Sequence[tuple[str, Starlette, str, int]]) -> None:
     await asyncio.gather(*(server.serve() for server in servers))
 
 
-def _load(path: str) -> Supergraph:
+def load_supergraph_file(path: str) -> Supergraph:
     try:
         return load_supergraph(Path(path).read_text())
     except (OSError, SupergraphError) as error:
@@ -320,7 +286,7 @@ def _serve(args: argparse.Namespace) -> None:
     source: SupergraphSource
     interval = config.reload.interval
     if config.server.supergraph is not None:
-        supergraph = _load(config.server.supergraph)
+        supergraph = load_supergraph_file(config.server.supergraph)
         source = FileSource(config.server.supergraph, current=supergraph.sdl)
     elif args.config and is_graph_config(args.config):
         # No supergraph file: the config's `[subgraphs.NAME]` tables (a graph.toml) are composed.
@@ -335,16 +301,18 @@ def _serve(args: argparse.Namespace) -> None:
             "edgegraph: no supergraph: pass --supergraph, set server.supergraph, or list "
             "[subgraphs.NAME] tables with a url to compose"
         )
-    app = _create_or_exit(supergraph, config=config, reload_source=source, reload_interval=interval)
+    app = create_app_or_exit(
+        supergraph, config=config, reload_source=source, reload_interval=interval
+    )
     if config.graphql.graphiql and not assets_installed():
         print("edgegraph: GraphiQL assets are missing; run `make` to install them", flush=True)
     host, port = config.server.host, config.server.port
     mode = " (dev mode)" if config.dev else ""
     print(f"edgegraph gateway on http://{host}:{port}/graphql{mode}", flush=True)
-    asyncio.run(_serve_all([("gateway", app, host, port)]))
+    asyncio.run(serve_all([("gateway", app, host, port)]))
 
 
-def _create_or_exit(supergraph: Supergraph, **options: Any) -> Starlette:
+def create_app_or_exit(supergraph: Supergraph, **options: Any) -> Starlette:
     """create_app, turning a start-up failure (invalid registered operations) into an exit."""
     try:
         return create_app(supergraph, **options)
@@ -363,28 +331,9 @@ def _manifest(args: argparse.Namespace) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    apps = demo_apps(
-        host=args.host,
-        subgraph_base_port=args.subgraph_port,
-        backend_base_port=args.backend_port,
-        latency_ms=args.latency_ms,
-    )
-    urls = {
-        name: f"http://{host}:{port}/graphql"
-        for name, _app, host, port in apps
-        if name in SUBGRAPHS
-    }
-    config = with_overrides(GatewayConfig(), dev=True, clients_dir=str(DEMO_CLIENTS))
-    supergraph = (
-        _load(args.supergraph) if args.supergraph else load_supergraph(demo_supergraph_sdl())
-    )
-    gateway = _create_or_exit(supergraph, config=config, subgraph_urls=urls)
-    apps.append(("gateway", gateway, args.host, args.port))
-    for name, _app, host, port in apps:
-        path = "/graphql" if name in (*SUBGRAPHS, "gateway") else "/stats"
-        print(f"{name:>18}  http://{host}:{port}{path}", flush=True)
-    print("Ctrl-C stops everything.", flush=True)
-    asyncio.run(_serve_all(apps))
+    # Imported here, by name, so that only `edgegraph demo` loads the demo's wiring (strawberry,
+    # the SQLite backends, the resolvers): `edgegraph serve` never does.
+    importlib.import_module("demo").run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway import demo_supergraph_path
+from demo import demo_supergraph_path
 
 __all__ = ["BENCH_DIR", "REPO_ROOT", "SCENARIOS", "Scenario", "SubgraphServer"]
 

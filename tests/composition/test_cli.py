@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+import demo
 import gateway
 from federation.composition.cli import format_errors, is_graph_config
 from federation.composition.config import ConfigError, SubgraphConfig, load_sources, read_config
@@ -150,7 +151,7 @@ def test_serve_with_graph_toml_composes_at_start(
     async def fake_serve_all(apps: list[Any]) -> None:
         served.extend(apps)
 
-    monkeypatch.setattr(gateway, "_serve_all", fake_serve_all)
+    monkeypatch.setattr(gateway, "serve_all", fake_serve_all)
     gateway.main(["serve", "--config", str(_graph_toml(tmp_path, "value_types"))])
     assert [name for name, *_rest in served] == ["gateway"]
 
@@ -164,7 +165,7 @@ def test_serve_with_failing_graph_toml_exits(
 
 
 def test_demo_supergraph_is_composed_from_the_demo_subgraphs() -> None:
-    supergraph = load_supergraph(gateway.demo_supergraph_sdl())
+    supergraph = load_supergraph(demo.demo_supergraph_sdl())
     assert {name: g.url for name, g in supergraph.graphs.items()} == {
         "catalog": "http://127.0.0.1:4001/graphql",
         "artwork": "http://127.0.0.1:4002/graphql",

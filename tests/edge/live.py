@@ -14,7 +14,7 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
-from gateway import demo_supergraph_path
+from demo import demo_supergraph_path
 
 __all__ = ["DEMO_SUPERGRAPH", "WEB_DIR", "ensure_web_installed", "run_node", "serve_on_loopback"]
 

@@ -394,8 +394,8 @@ def test_config_serve_flags_override_the_file(
     async def serve_all(_apps: Any) -> None:
         return None
 
-    monkeypatch.setattr(gateway, "_create_or_exit", create)
-    monkeypatch.setattr(gateway, "_serve_all", serve_all)
+    monkeypatch.setattr(gateway, "create_app_or_exit", create)
+    monkeypatch.setattr(gateway, "serve_all", serve_all)
     supergraph_file = tmp_path / "supergraph.graphql"
     supergraph_file.write_text(SUPERGRAPH_SDL)
     path = tmp_path / "edgegraph.toml"
@@ -444,8 +444,8 @@ def test_config_serve_composes_the_subgraph_tables_of_the_same_file(
         composed.append(config)
         return SUPERGRAPH_SDL
 
-    monkeypatch.setattr(gateway, "_create_or_exit", create)
-    monkeypatch.setattr(gateway, "_serve_all", serve_all)
+    monkeypatch.setattr(gateway, "create_app_or_exit", create)
+    monkeypatch.setattr(gateway, "serve_all", serve_all)
     monkeypatch.setattr(gateway, "compose_or_exit", compose)
     path = tmp_path / "edgegraph.toml"
     path.write_text(

@@ -11,10 +11,11 @@ import httpx
 from starlette.applications import Starlette
 
 import demo
+from demo import demo_supergraph_sdl
 from edge.config import GatewayConfig
 from federation.subgraphs.fetcher import HttpFetcher
 from federation.supergraph.model import Supergraph, load_supergraph
-from gateway import create_app, demo_supergraph_sdl
+from gateway import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,10 +15,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from starlette.applications import Starlette
 
 import demo
+from demo import demo_supergraph_sdl
 from federation.subgraphs.fetcher import HttpFetcher
 from federation.supergraph.model import load_supergraph
 from federation.telemetry.tracing import Telemetry, TelemetryConfig
-from gateway import create_app, demo_supergraph_sdl
+from gateway import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 TV_HOME = (ROOT / "clients" / "tv" / "home.graphql").read_text()

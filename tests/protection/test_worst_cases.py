@@ -17,10 +17,10 @@ from collections.abc import Callable
 import pytest
 from graphql import GraphQLSchema
 
+from demo import demo_supergraph_sdl
 from federation.limits import Limits, check_variables
 from federation.operation import OperationError, coerce_variables, prepare_operation
 from federation.supergraph.model import load_supergraph
-from gateway import demo_supergraph_sdl
 from tests.gateway.demo_support import device_query
 
 #: How many times slower than an ordinary device query the worst document may be. The worst
