@@ -8,6 +8,7 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 from federation.errors import PlanningError
 from federation.planning.planner import QueryPlanner
 from federation.supergraph.model import Supergraph, load_supergraph
+from tests.federation.fetch_validation import assert_fetches_valid
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -22,7 +23,9 @@ def _plan(supergraph: Supergraph, query: str) -> str:
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    return str(QueryPlanner(supergraph).plan(operations[0], fragments))
+    plan = QueryPlanner(supergraph).plan(operations[0], fragments)
+    assert_fetches_valid(supergraph, plan)
+    return str(plan)
 
 
 @pytest.fixture(scope="module")

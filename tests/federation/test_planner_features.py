@@ -17,6 +17,7 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
 from federation.planning.planner import QueryPlanner
 from federation.supergraph.model import Supergraph, load_supergraph
+from tests.federation.fetch_validation import assert_fetches_valid
 from tests.fixtures.federation.cases import load_cases, supergraph_sdl
 
 
@@ -37,7 +38,10 @@ def plan_query(feature: str, document: str) -> str:
     fragments = {
         d.name.value: d for d in parsed.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    return str(QueryPlanner(_supergraph(feature)).plan(operation, fragments))
+    supergraph = _supergraph(feature)
+    plan = QueryPlanner(supergraph).plan(operation, fragments)
+    assert_fetches_valid(supergraph, plan)
+    return str(plan)
 
 
 def plan_case(feature: str, operation_name: str) -> str:
