@@ -14,7 +14,6 @@ from graphql import (
     validate,
 )
 
-from federation.errors import PlanningError
 from federation.planning.planner import QueryPlanner
 from federation.supergraph.extract import extract_subgraph_schema
 from federation.supergraph.model import Supergraph, load_supergraph
