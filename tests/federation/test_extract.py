@@ -14,6 +14,7 @@ from graphql import (
     validate,
 )
 
+from federation.errors import PlanningError
 from federation.planning.planner import QueryPlanner
 from federation.supergraph.extract import extract_subgraph_schema
 from federation.supergraph.model import Supergraph, load_supergraph
@@ -73,6 +74,6 @@ def test_every_fixture_fetch_validates_in_its_subgraph(feature: str, operation_n
     supergraph = _supergraph(feature)
     try:
         plan = QueryPlanner(supergraph).plan(operation, fragments)
-    except Exception:
-        return
+    except PlanningError:
+        return  # an unplannable operation sends nothing
     assert_fetches_valid(supergraph, plan)
