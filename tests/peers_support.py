@@ -4,6 +4,7 @@
 - :func:`compose_with_apollo` composes subgraph SDLs into a supergraph with ``@apollo/composition``.
 - :func:`apollo_query_plan` prints Apollo's query plan for an operation (``peers/plan.mjs``).
 - :func:`run_apollo_gateway` runs ``@apollo/gateway`` on a free loopback port.
+- :func:`run_hive_router_gateway` runs ``@graphql-hive/gateway`` with the Rust query planner.
 - :func:`serve_subgraphs` serves strawberry subgraphs over loopback with uvicorn.
 - :func:`subgraph_sdl` and :func:`with_subgraph_urls` glue fixtures to the two.
 
@@ -29,6 +30,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PEERS_DIR = REPO_ROOT / "peers"
@@ -369,3 +372,74 @@ async def serve_subgraphs(schemas: Mapping[str, Any]) -> AsyncIterator[dict[str,
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         sock.close()
+
+
+@dataclass(frozen=True)
+class HiveGateway:
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{_LOOPBACK}:{self.port}/graphql"
+
+
+@contextlib.asynccontextmanager
+async def run_hive_router_gateway(
+    supergraph_sdl: str, *, start_timeout: float = GATEWAY_START_TIMEOUT_S, attempts: int = 3
+) -> AsyncIterator[HiveGateway]:
+    """Run ``@graphql-hive/gateway`` with the Rust query planner (``@graphql-hive/router-runtime``,
+    the reference planner) over ``supergraph_sdl`` on a free loopback port.
+
+    Yields once ``/healthcheck`` answers; stops the process group on exit, as
+    :func:`run_apollo_gateway` does.
+    """
+    peers_dir = ensure_peers_installed()
+    cli = peers_dir / "node_modules" / ".bin" / "hive-gateway"
+    with tempfile.TemporaryDirectory(prefix="edgegraph-hive-") as tmp:
+        sdl_path = Path(tmp) / "supergraph.graphql"
+        sdl_path.write_text(supergraph_sdl)
+        failures: list[str] = []
+        for _ in range(attempts):
+            port = free_port()
+            log_path = Path(tmp) / f"gateway-{port}.log"
+            with open(log_path, "wb") as log_file:
+                proc = await asyncio.create_subprocess_exec(
+                    str(cli),
+                    "supergraph",
+                    str(sdl_path),
+                    "--port",
+                    str(port),
+                    "--host",
+                    _LOOPBACK,
+                    "--hive-router-runtime",
+                    "--fork",
+                    "1",
+                    cwd=peers_dir,
+                    env=_peers_env(),
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=log_file,
+                    start_new_session=True,
+                )
+            try:
+                if await _wait_healthy(proc, f"http://{_LOOPBACK}:{port}/healthcheck"):
+                    yield HiveGateway(port=port)
+                    return
+            finally:
+                await _stop_process_group(proc)
+            failures.append(f"port {port}: {log_path.read_text(errors='replace')[-2000:]}")
+        raise RuntimeError("Hive gateway did not start:\n" + "\n".join(failures))
+
+
+async def _wait_healthy(
+    proc: asyncio.subprocess.Process, url: str, timeout: float = GATEWAY_START_TIMEOUT_S
+) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with httpx.AsyncClient(timeout=1.0) as client:
+        while loop.time() < deadline and proc.returncode is None:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(url)).status_code == 200:
+                    return True
+            await asyncio.sleep(0.1)
+    return False
