@@ -36,7 +36,6 @@ from graphql import (
     SelectionSetNode,
     VariableDefinitionNode,
     VariableNode,
-    parse,
     print_ast,
 )
 
@@ -72,6 +71,7 @@ class _Group:
     """The parts of a batch that share one operation text, and so one `_entities` field."""
 
     operation: str
+    node: FetchNode
     parts: list[_Part] = field(default_factory=list)
     representations: list[Representation] = field(default_factory=list)
     #: per part: its i-th representation is the group's `positions[part][i]`-th
@@ -153,7 +153,7 @@ class EntityBatcher:
     async def _send(self, service: str, parts: list[_Part]) -> JSONObject:
         groups: dict[str, _Group] = {}
         for part in parts:
-            groups.setdefault(part.node.operation, _Group(part.node.operation)).add(part)
+            groups.setdefault(part.node.operation, _Group(part.node.operation, part.node)).add(part)
         variables: dict[str, Any] = {}
         for part in parts:
             variables.update(part.variables)
@@ -161,7 +161,9 @@ class EntityBatcher:
             answer = await self._send_groups(service, list(groups.values()), None, variables)
             assert answer is not None  # the leader is in the only group
             return answer
-        combined = combine_entity_operations(tuple(groups), frozenset(variables))
+        combined = combine_entity_operations(
+            tuple(group.node for group in groups.values()), frozenset(variables)
+        )
         if combined is None:  # not expressible as one operation: one request per text
             # Each request answers (or fails) its own group's followers; only the leader's
             # group's outcome is the leader's.
@@ -317,22 +319,23 @@ def _count_error(service: str, entities: Any, expected: int) -> JSONObject:
 
 @lru_cache(maxsize=1024)
 def combine_entity_operations(
-    operations: tuple[str, ...], variable_names: frozenset[str]
+    fetches: tuple[FetchNode, ...], variable_names: frozenset[str]
 ) -> tuple[str, tuple[str, ...]] | None:
-    """One operation holding each entity operation's `_entities` under its own alias.
+    """One operation holding each entity fetch's `_entities` under its own alias.
 
     Returns the operation text and the aliases (one per input, in order), or None when an input
-    is not a plain `_entities` query or the new variable names would collide. Cached: plans are
-    cached, so a batch of the same fetches meets the same texts again.
+    is not a plain `_entities` query or the new variable names would collide. Reads each fetch's
+    parsed document, never its text. Cached: plans are cached, so a batch of the same fetches
+    meets the same fetches again.
     """
-    new_names = [f"{_REPRESENTATIONS}{index}" for index in range(len(operations))]
+    new_names = [f"{_REPRESENTATIONS}{index}" for index in range(len(fetches))]
     if variable_names & set(new_names):
         return None
     definitions: dict[str, VariableDefinitionNode] = {}
     selections: list[FieldNode] = []
     aliases: list[str] = []
-    for index, operation in enumerate(operations):
-        parsed = _entities_operation(operation)
+    for index, fetch in enumerate(fetches):
+        parsed = _entities_operation(fetch.document)
         if parsed is None:
             return None
         entities, variables = parsed
@@ -377,11 +380,10 @@ def combine_entity_operations(
 
 
 def _entities_operation(
-    operation: str,
+    document: DocumentNode | None,
 ) -> tuple[FieldNode, tuple[VariableDefinitionNode, ...]] | None:
     """The `_entities(representations: $representations)` field of a plain entity query."""
-    document = parse(operation, no_location=True)
-    if len(document.definitions) != 1:
+    if document is None or len(document.definitions) != 1:
         return None  # fragment definitions could clash between operations
     (definition,) = document.definitions
     if not isinstance(definition, OperationDefinitionNode):

@@ -12,19 +12,9 @@ import asyncio
 from collections.abc import Hashable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    parse,
-)
 
 from federation.execution.batching import EntityBatcher, entities_body
 from federation.execution.merge import (
@@ -58,8 +48,6 @@ __all__ = ["MAX_FAILURE_ERRORS", "execute_plan"]
 #: A failed fetch reports one error per owed field; beyond this many, one summary error instead.
 MAX_FAILURE_ERRORS = 100
 
-#: An owed top-level field of a fetch: its response key and the type condition it sits under.
-_Owed = tuple[str, str | None]
 #: An entity target: the object to extend and the index of its representation.
 _Mapped = tuple[JSONObject, int]
 
@@ -138,9 +126,7 @@ async def _fetch_root(node: FetchNode, state: _Execution) -> None:
     try:
         response = await state.fetcher.fetch(node.service_name, body, state.headers)
     except SubgraphFetchError as exc:
-        owed: list[ResponsePath] = [
-            [key] for key, _ in _owed_fields(node.operation, entities=False)
-        ]
+        owed: list[ResponsePath] = [[key] for key, _ in node.owed]
         state.errors.extend(_failure_errors(exc, owed))
         return
     data = response.get("data")
@@ -324,7 +310,7 @@ def _target_paths(flatten: FlattenNode, state: _Execution) -> dict[int, list[Res
 def _owed_entity_paths(
     flatten: FlattenNode, mapped: list[_Mapped], state: _Execution
 ) -> list[ResponsePath]:
-    owed = _owed_fields(flatten.node.operation, entities=True)
+    owed = flatten.node.owed
     where = _target_paths(flatten, state)
     paths: list[ResponsePath] = []
     for obj, _ in mapped:
@@ -361,59 +347,3 @@ def _failure_errors(exc: SubgraphFetchError, paths: list[ResponsePath]) -> list[
 
 def _failure_extensions(exc: SubgraphFetchError) -> JSONObject:
     return {"code": exc.code, "serviceName": exc.service}
-
-
-@lru_cache(maxsize=2048)
-def _owed_fields(operation: str, *, entities: bool) -> tuple[_Owed, ...]:
-    """The top-level response keys a fetch owes (of `_entities` for an entity fetch).
-
-    Cached by operation text: plans are cached and reused, so each operation parses once.
-    """
-    document = parse(operation, no_location=True)
-    fragments = {
-        definition.name.value: definition
-        for definition in document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
-    selection_set = next(
-        definition.selection_set
-        for definition in document.definitions
-        if isinstance(definition, OperationDefinitionNode)
-    )
-    owed: list[_Owed] = []
-    if entities:
-        for field, _ in _top_fields(selection_set, fragments, None):
-            if field.name.value == "_entities" and field.selection_set is not None:
-                owed.extend(
-                    (_response_key(inner), condition)
-                    for inner, condition in _top_fields(field.selection_set, fragments, None)
-                )
-    else:
-        top = _top_fields(selection_set, fragments, None)
-        owed.extend((_response_key(field), None) for field, _ in top)
-    # dict.fromkeys: deduplicate, keeping query order
-    return tuple(item for item in dict.fromkeys(owed) if item[0] != "__typename")
-
-
-def _response_key(field: FieldNode) -> str:
-    return field.alias.value if field.alias else field.name.value
-
-
-def _top_fields(
-    selection_set: SelectionSetNode,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    condition: str | None,
-) -> list[tuple[FieldNode, str | None]]:
-    fields: list[tuple[FieldNode, str | None]] = []
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            fields.append((selection, condition))
-        elif isinstance(selection, InlineFragmentNode):
-            inner = selection.type_condition.name.value if selection.type_condition else condition
-            fields.extend(_top_fields(selection.selection_set, fragments, inner))
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                inner = fragment.type_condition.name.value
-                fields.extend(_top_fields(fragment.selection_set, fragments, inner))
-    return fields

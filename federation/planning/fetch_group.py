@@ -37,6 +37,7 @@ from federation.planning.plan import (
     InputSelection,
     OperationKind,
     OutputRename,
+    owed_keys,
 )
 
 __all__ = ["FetchGroup", "SubField", "SubFragment", "SubSelectionSet"]
@@ -203,7 +204,8 @@ class FetchGroup:
             directives=(),
             selection_set=body,
         )
-        text = print_ast(DocumentNode(definitions=(operation,)))
+        document = DocumentNode(definitions=(operation,))
+        text = print_ast(document)
         return FetchNode(
             service_name=self.graph,
             operation=text,
@@ -212,6 +214,8 @@ class FetchGroup:
             requires=requires,
             input_rewrites=tuple(self.input_rewrites.items()),
             output_renames=self.output_renames,
+            document=document,
+            owed=owed_keys(document, entity=self.is_entity),
         )
 
 

@@ -6,10 +6,18 @@ who knows federation. A response path uses `@` for "each element of a list".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
 
-from graphql import FieldNode, OperationDefinitionNode, parse, print_ast
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    parse,
+    print_ast,
+)
 
 __all__ = [
     "ConditionNode",
@@ -23,6 +31,7 @@ __all__ = [
     "PlanNode",
     "QueryPlan",
     "SequenceNode",
+    "owed_keys",
     "print_plan",
 ]
 
@@ -71,6 +80,59 @@ class FetchNode:
     input_rewrites: tuple[tuple[str, str], ...] = ()
     #: internal aliases to undo on the answer before it is merged (optimize/alias_conflicts.py)
     output_renames: tuple[OutputRename, ...] = ()
+    #: the operation as built at plan time: execution, batching and the printer read it and
+    #: never parse `operation`
+    document: DocumentNode | None = field(default=None, compare=False, repr=False)
+    #: the top-level response keys the fetch owes (of each entity, for an entity fetch), each
+    #: with the type condition it sits under: failure errors and null entities are reported there
+    owed: tuple[tuple[str, str | None], ...] = ()
+
+    @property
+    def is_entity(self) -> bool:
+        return self.requires is not None
+
+    @classmethod
+    def from_operation(cls, service_name: str, operation: str, **facts: Any) -> FetchNode:
+        """A fetch from operation text, its facts derived once here (tests and tools build
+        plans this way; the planner builds the document itself)."""
+        document = parse(operation, no_location=True)
+        entity = facts.get("requires") is not None
+        return cls(
+            service_name,
+            operation,
+            document=document,
+            owed=owed_keys(document, entity=entity),
+            **facts,
+        )
+
+
+def owed_keys(document: DocumentNode, *, entity: bool) -> tuple[tuple[str, str | None], ...]:
+    """The response keys a fetch's operation asks for at its top (under `_entities` for an
+    entity fetch), with their type conditions; `__typename` is left out."""
+    operation = document.definitions[0]
+    if not isinstance(operation, OperationDefinitionNode):
+        return ()
+    selection_set = operation.selection_set
+    if entity:
+        entities = selection_set.selections[0] if selection_set.selections else None
+        if not isinstance(entities, FieldNode) or entities.selection_set is None:
+            return ()
+        selection_set = entities.selection_set
+    owed = [item for item in _top_keys(selection_set, None) if item[0] != "__typename"]
+    return tuple(dict.fromkeys(owed))
+
+
+def _top_keys(
+    selection_set: SelectionSetNode, condition: str | None
+) -> list[tuple[str, str | None]]:
+    keys: list[tuple[str, str | None]] = []
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            keys.append(((selection.alias or selection.name).value, condition))
+        elif isinstance(selection, InlineFragmentNode):
+            inner = selection.type_condition.name.value if selection.type_condition else condition
+            keys += _top_keys(selection.selection_set, inner)
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +219,8 @@ def _print_node(node: PlanNode, level: int) -> str:
 
 def _print_fetch(node: FetchNode, level: int) -> str:
     pad = "  " * level
-    operation = parse(node.operation, no_location=True).definitions[0]
+    document = node.document or parse(node.operation, no_location=True)
+    operation = document.definitions[0]
     if not isinstance(operation, OperationDefinitionNode):
         raise TypeError("a fetch operation must be an operation definition")
     selection_set = operation.selection_set

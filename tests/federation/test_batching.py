@@ -20,6 +20,7 @@ from strawberry.federation import Schema
 
 from federation.engine import Engine
 from federation.execution.batching import combine_entity_operations
+from federation.planning.plan import FetchNode
 from federation.subgraphs.fetcher import HttpFetcher
 from federation.supergraph.model import load_supergraph
 from tests.fixtures.federation import cases as fixture_cases
@@ -156,7 +157,10 @@ async def test_a_whole_request_error_is_reported_once_and_other_data_kept() -> N
 def test_combined_operation_keeps_each_selection_and_shares_client_variables() -> None:
     first = "query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on Book { rating } } }"  # noqa: E501
     second = "query ($representations: [_Any!]!, $len: Int!) { _entities(representations: $representations) { ... on Book { summary(maxLength: $len) } } }"  # noqa: E501
-    combined = combine_entity_operations((first, second), frozenset({"len"}))
+    fetches = tuple(
+        FetchNode.from_operation("reviews", text, requires=()) for text in (first, second)
+    )
+    combined = combine_entity_operations(fetches, frozenset({"len"}))
     assert combined is not None
     text, aliases = combined
     assert aliases == ("_0", "_1")
@@ -187,7 +191,8 @@ def test_combined_operation_keeps_each_selection_and_shares_client_variables() -
 def test_operations_that_cannot_be_combined_are_sent_apart(
     operations: tuple[str, ...], variables: frozenset[str]
 ) -> None:
-    assert combine_entity_operations(operations, variables) is None
+    fetches = tuple(FetchNode.from_operation("reviews", text, requires=()) for text in operations)
+    assert combine_entity_operations(fetches, variables) is None
 
 
 class RefusesSummaries(httpx.AsyncBaseTransport):

@@ -105,12 +105,14 @@ async def run(
         )
 
 
-ROOT = FetchNode("products", "{ topProducts { __typename upc } }")
+ROOT = FetchNode.from_operation("products", "{ topProducts { __typename upc } }")
 
 
 def rating_fetch(service: str = "reviews", selection: str = "rating") -> FlattenNode:
     operation = ENTITIES + f"{{ ... on Product {{ {selection} }} }} }}"
-    return FlattenNode(("topProducts", "@"), FetchNode(service, operation, requires=UPC))
+    return FlattenNode(
+        ("topProducts", "@"), FetchNode.from_operation(service, operation, requires=UPC)
+    )
 
 
 async def test_execute_plan_dedupes_and_fans_out() -> None:
@@ -193,7 +195,7 @@ async def test_execute_plan_entity_error_without_path_keeps_no_path() -> None:
 async def test_execute_plan_null_entity_keeps_siblings() -> None:
     root = products([{"upc": "1", "name": "one"}, {"upc": "2", "name": "two"}])
     entity = reviews(lambda rep: None if rep["upc"] == "1" else rated(rep))
-    root_fetch = FetchNode("products", "{ topProducts { __typename upc name } }")
+    root_fetch = FetchNode.from_operation("products", "{ topProducts { __typename upc name } }")
     plan = SequenceNode((root_fetch, rating_fetch()))
     data, errors = await run(plan, {"products": root.app, "reviews": entity.app})
     assert errors == []
@@ -214,7 +216,7 @@ async def test_execute_plan_missing_key_sends_no_representation() -> None:
     root = products([{"upc": "1"}, {"upc": "2"}])
     entity = reviews(rated)
     # `extra` items carry no `upc`, so none of them can be represented: no call at all.
-    root_fetch = FetchNode(
+    root_fetch = FetchNode.from_operation(
         "products", "{ topProducts { __typename upc } extra: topProducts { __typename } }"
     )
     flatten = FlattenNode(("extra", "@"), rating_fetch().node)
@@ -232,7 +234,9 @@ async def test_execute_plan_root_errors_keep_path_and_add_service_name() -> None
         raise GraphQLError("forbidden", extensions={"code": "FORBIDDEN"})
 
     root = products([], me=me)
-    data, errors = await run(FetchNode("products", "{ me { id } }"), {"products": root.app})
+    data, errors = await run(
+        FetchNode.from_operation("products", "{ me { id } }"), {"products": root.app}
+    )
     assert data == {"me": None}
     assert errors == [
         {
@@ -245,7 +249,7 @@ async def test_execute_plan_root_errors_keep_path_and_add_service_name() -> None
 
 async def test_execute_plan_root_fetch_failure_errors_at_owed_paths() -> None:
     down = static_app(PlainTextResponse("unavailable", status_code=503))
-    node = FetchNode(
+    node = FetchNode.from_operation(
         "down",
         "{ a: topProducts { upc } me { id } __typename ...F } fragment F on Query { me { id } }",
     )
@@ -290,7 +294,9 @@ async def test_execute_plan_condition_node_follows_variable() -> None:
         assert data is not None
         assert ("rating" in data["topProducts"][0]) is flag
     other = products([{"upc": "9"}])
-    conditional = ConditionNode("v", None, FetchNode("products", "{ topProducts { upc } }"))
+    conditional = ConditionNode(
+        "v", None, FetchNode.from_operation("products", "{ topProducts { upc } }")
+    )
     data, _ = await run(conditional, {"products": other.app}, {"v": False})
     assert data == {"topProducts": [{"upc": "9"}]}
 
@@ -310,7 +316,10 @@ async def test_execute_plan_parallel_runs_concurrently() -> None:
 
     apps = {"l": products([], me=left).app, "r": Subgraph(PRODUCTS_SDL, {"topProducts": right}).app}
     plan = ParallelNode(
-        (FetchNode("l", "{ me { id } }"), FetchNode("r", "{ topProducts { upc } }"))
+        (
+            FetchNode.from_operation("l", "{ me { id } }"),
+            FetchNode.from_operation("r", "{ topProducts { upc } }"),
+        )
     )
     data, errors = await asyncio.wait_for(run(plan, apps), timeout=5)
     assert errors == []
@@ -321,9 +330,9 @@ async def test_execute_plan_sequence_runs_in_order() -> None:
     root = products([{"upc": "1", "name": "n"}])
     plan = SequenceNode(
         (
-            FetchNode("products", "{ topProducts { upc } }"),
-            FetchNode("products", "{ topProducts { name } }"),
-            FetchNode("products", "{ topProducts(first: 0) { name } }"),
+            FetchNode.from_operation("products", "{ topProducts { upc } }"),
+            FetchNode.from_operation("products", "{ topProducts { name } }"),
+            FetchNode.from_operation("products", "{ topProducts(first: 0) { name } }"),
         )
     )
     data, _ = await run(plan, {"products": root.app})
@@ -342,9 +351,14 @@ async def test_execute_plan_input_rewrites_and_keeps_concrete_typename() -> None
     entity = reviews(lambda rep: {"__typename": "Media", "rank": 7})
     requires = (InputField("__typename", "__typename"), InputField("id", "id"))
     operation = ENTITIES + "{ ... on Media { __typename rank } } }"
-    fetch = FetchNode("reviews", operation, requires=requires, input_rewrites=(("Media", "Media"),))
+    fetch = FetchNode.from_operation(
+        "reviews", operation, requires=requires, input_rewrites=(("Media", "Media"),)
+    )
     plan = SequenceNode(
-        (FetchNode("catalog", "{ media { __typename id } }"), FlattenNode(("media", "@"), fetch))
+        (
+            FetchNode.from_operation("catalog", "{ media { __typename id } }"),
+            FlattenNode(("media", "@"), fetch),
+        )
     )
     data, errors = await run(plan, {"catalog": catalog.app, "reviews": entity.app})
     assert errors == []
@@ -363,7 +377,7 @@ async def test_execute_plan_input_rewrites_and_keeps_concrete_typename() -> None
 async def test_execute_plan_sends_only_used_variables() -> None:
     root = products([{"upc": "1"}, {"upc": "2"}])
     entity = reviews(rated)
-    root_fetch = FetchNode(
+    root_fetch = FetchNode.from_operation(
         "products",
         "query ($n: Int) { topProducts(first: $n) { __typename upc } }",
         variable_usages=("n", "absent"),
@@ -372,7 +386,7 @@ async def test_execute_plan_sends_only_used_variables() -> None:
     operation = operation.replace("!]!)", "!]!, $f: Int)", 1)
     flatten = FlattenNode(
         ("topProducts", "@"),
-        FetchNode("reviews", operation, variable_usages=("f",), requires=UPC),
+        FetchNode.from_operation("reviews", operation, variable_usages=("f",), requires=UPC),
     )
     variables = {"n": 1, "f": 3, "unused": True}
     data, errors = await run(
