@@ -147,7 +147,6 @@ def create_app(
                 operation_cache_size=config.graphql.operation_cache_size,
                 plan_cache_size=config.graphql.plan_cache_size,
                 limits=limits,
-                mask_subgraph_errors=config.graphql.mask_errors,
                 dedupe_inbound=resilience.dedupe_inbound,
                 batch_entities=frozenset(
                     name for name in served.graphs if config.subgraphs.batches(name)

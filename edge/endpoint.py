@@ -92,7 +92,7 @@ class GraphQLEndpoint:
         params = await read_request(request)
         resolved = self.persisted.resolve(params, request.headers)
         try:
-            prepared = engine.operations.prepare(resolved.query, params.operation_name)
+            prepared = engine.prepare(resolved.query, params.operation_name)
         except OperationError as error:
             return self._respond({"errors": error.formatted}, error.status, media_type)
         if params.method != "POST" and prepared.operation_type == "mutation":
@@ -107,11 +107,9 @@ class GraphQLEndpoint:
                 return self._respond({"errors": refused}, 400, media_type)
         if resolved.register is not None:
             self.persisted.register(resolved.register, resolved.query)
+        # Prepared once, above: the engine runs what the edge checked.
         result = await engine.execute(
-            resolved.query,
-            params.operation_name,
-            params.variables,
-            headers=forwardable_headers(request.headers.items()),
+            prepared, params.variables, headers=forwardable_headers(request.headers.items())
         )
         wants_plan = request.headers.get(PLAN_HEADER, "").lower() == "true" or bool(
             (params.extensions or {}).get("includeQueryPlan")

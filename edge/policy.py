@@ -42,6 +42,15 @@ CLIENT_ERROR_CODES = frozenset(
         "PERSISTED_QUERY_HASH_MISMATCH",
     }
 )
+#: Errors the gateway writes about the operation itself (a field it cannot plan, a field no
+#: subgraph answered): their messages name only the client's own fields, so they pass. A failed
+#: fetch's message may name a host: it is masked, and its code says what happened.
+GATEWAY_ERROR_CODES = frozenset(
+    {
+        "QUERY_PLANNING_FAILED",
+        "FIELD_NOT_RESOLVED",
+    }
+)
 
 # graphql-core appends suggestions as " Did you mean 'a', 'b', or 'c'?" (did_you_mean); enum
 # coercion says " Did you mean the enum value 'X'?".
@@ -89,7 +98,7 @@ def mask_errors(body: Mapping[str, Any]) -> dict[str, Any]:
     for error in errors:
         extensions = error.get("extensions") if isinstance(error, dict) else None
         code = extensions.get("code") if isinstance(extensions, dict) else None
-        if isinstance(error, dict) and code in CLIENT_ERROR_CODES:
+        if isinstance(error, dict) and (code in CLIENT_ERROR_CODES or code in GATEWAY_ERROR_CODES):
             masked.append(error)
             continue
         logger.warning("masked error: %s", error)

@@ -47,21 +47,7 @@ from federation.telemetry.tracing import (
     span,
 )
 
-__all__ = ["MASKED_MESSAGE", "Engine", "EngineResult"]
-
-#: What a client sees instead of a subgraph's own error message when errors are masked.
-MASKED_MESSAGE = "Subgraph error redacted"
-# Errors the gateway writes itself about a failed fetch; their messages hold nothing internal.
-_GATEWAY_CODES = frozenset(
-    {
-        "SUBGRAPH_UNREACHABLE",
-        "SUBGRAPH_TIMEOUT",
-        "SUBGRAPH_HTTP_ERROR",
-        "SUBGRAPH_BAD_RESPONSE",
-        "SUBGRAPH_CIRCUIT_OPEN",
-        "SUBGRAPH_RESPONSE_TOO_LARGE",
-    }
-)
+__all__ = ["Engine", "EngineResult"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +87,9 @@ class PlanCache:
 class Engine:
     """Serves operations against one supergraph through one fetcher.
 
-    `limits` bound what a client document and its variables may hold (on by default).
-    `mask_subgraph_errors` replaces the message of every error a subgraph returned, keeping
-    its path and `extensions.code`, so stack traces and internals stay inside; the gateway
-    masks unless it runs in dev mode.
+    `limits` bound what a client document and its variables may hold (on by default). The
+    contract with the edge: `prepare` once per request, then `execute`; the engine answers with
+    its own and the subgraphs' errors unmasked, and the edge alone masks and picks the status.
     """
 
     def __init__(
@@ -115,14 +100,12 @@ class Engine:
         operation_cache_size: int = 1000,
         plan_cache_size: int = 1000,
         limits: Limits | None = None,
-        mask_subgraph_errors: bool = False,
         dedupe_inbound: bool = False,
         batch_entities: bool | AbstractSet[str] = True,
     ) -> None:
         self.supergraph = supergraph
         self.fetcher = fetcher
         self.limits = limits if limits is not None else Limits()
-        self.mask_subgraph_errors = mask_subgraph_errors
         self.operations = OperationCache(
             supergraph.api_schema, max_size=operation_cache_size, limits=self.limits
         )
@@ -139,7 +122,12 @@ class Engine:
         #: With `dedupe_inbound`, identical queries in flight at once share one execution.
         self.inflight = InflightDeduper() if dedupe_inbound else None
 
-    async def execute(
+    def prepare(self, query: str, operation_name: str | None = None) -> PreparedOperation:
+        """Parse, validate and select the operation, once per request (cached per text and
+        name). Raises OperationError, whose GraphQLErrors the edge answers with."""
+        return self.operations.prepare(query, operation_name)
+
+    async def run(
         self,
         query: str,
         operation_name: str | None = None,
@@ -147,55 +135,66 @@ class Engine:
         *,
         headers: Mapping[str, str] | None = None,
     ) -> EngineResult:
-        """Run one client operation and return its response.
+        """`prepare` then `execute`, for callers without an edge (tests, tools)."""
+        try:
+            prepared = self.prepare(query, operation_name)
+        except OperationError as error:
+            note_request(query, operation_name, variables)
+            return EngineResult(error.status, {"errors": error.formatted})
+        return await self.execute(prepared, variables, headers=headers)
+
+    async def execute(
+        self,
+        prepared: PreparedOperation,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> EngineResult:
+        """Run one prepared client operation and return its unmasked response: errors are the
+        engine's and the subgraphs' own; the edge decides what clients see and the status.
 
         With inbound dedupe on, a query identical to one in flight (text, operation name,
         variables, forwarded headers) waits for that one's answer instead of running again; the
         shared body is then the same object for every caller, to be treated as read-only.
         """
-        key = self._inflight_key(query, operation_name, variables, headers)
+        key = self._inflight_key(prepared, variables, headers)
         if key is None or self.inflight is None:
-            return await self._execute(query, operation_name, variables, headers=headers)
+            return await self._execute(prepared, variables, headers=headers)
         result, _shared = await self.inflight.run(
-            key, lambda: self._execute(query, operation_name, variables, headers=headers)
+            key, lambda: self._execute(prepared, variables, headers=headers)
         )
         return result
 
     def _inflight_key(
         self,
-        query: str,
-        operation_name: str | None,
+        prepared: PreparedOperation,
         variables: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
     ) -> tuple[Any, ...] | None:
-        """The sharing key of a query, or None for what must run on its own (mutations, and
-        anything that does not prepare: the execution reports it)."""
-        if self.inflight is None:
+        """The sharing key of a query, or None for what must run on its own (mutations)."""
+        if self.inflight is None or prepared.operation_type != "query":
             return None
         try:
-            if self.operations.prepare(query, operation_name).operation_type != "query":
-                return None
             encoded = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
-        except (OperationError, TypeError):
+        except TypeError:
             return None
         forwarded = tuple(sorted((headers or {}).items()))
-        return (query, operation_name, encoded, forwarded)
+        return (*prepared.key, encoded, forwarded)
 
     async def _execute(
         self,
-        query: str,
-        operation_name: str | None,
+        prepared: PreparedOperation,
         variables: Mapping[str, Any] | None,
         *,
         headers: Mapping[str, str] | None,
     ) -> EngineResult:
+        query, operation_name = prepared.key
         note_request(query, operation_name, variables)
         refused = check_variables(variables, self.limits)
         if refused is not None:
             return EngineResult(400, {"errors": [refused.formatted]})
+        note_operation(prepared.name, prepared.operation_type)
         try:
-            prepared = self.operations.prepare(query, operation_name)
-            note_operation(prepared.name, prepared.operation_type)
             coerced = coerce_variables(self.supergraph.api_schema, prepared.operation, variables)
         except OperationError as error:
             return EngineResult(error.status, {"errors": [e.formatted for e in error.errors]})
@@ -204,7 +203,7 @@ class Engine:
         if prepared.is_introspection_only:
             body = execute_introspection(self.supergraph.api_schema, prepared, coerced)
             return EngineResult(200, body)
-        key = (query, operation_name)
+        key = prepared.key
         plan = self.plans.get(key)
         note_plan_cache(hit=plan is not None)
         if plan is None:
@@ -228,8 +227,6 @@ class Engine:
             headers=headers,
             batch_entities=self.batch_entities,
         )
-        if self.mask_subgraph_errors:
-            errors = [_masked(error) for error in errors]
         introspection = _introspection_fields(prepared.operation)
         body = shape_response(
             schema=self.supergraph.api_schema,
@@ -270,21 +267,6 @@ def _introspection_fields(operation: OperationDefinitionNode) -> list[FieldNode]
         for selection in operation.selection_set.selections
         if isinstance(selection, FieldNode) and selection.name.value in ("__schema", "__type")
     ]
-
-
-def _masked(error: dict[str, Any]) -> dict[str, Any]:
-    """A subgraph's error reduced to its path and code; the gateway's own errors pass as is."""
-    extensions = error.get("extensions")
-    if not isinstance(extensions, dict) or "serviceName" not in extensions:
-        return error
-    code = extensions.get("code")
-    if code in _GATEWAY_CODES:
-        return error
-    masked: dict[str, Any] = {"message": MASKED_MESSAGE}
-    if "path" in error:
-        masked["path"] = error["path"]
-    masked["extensions"] = {"code": code if isinstance(code, str) else "SUBGRAPH_ERROR"}
-    return masked
 
 
 def _request_error(message: str, status: int) -> EngineResult:

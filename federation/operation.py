@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from graphql import (
@@ -70,6 +70,8 @@ class PreparedOperation:
     name: str | None
     #: every root field is `__schema`, `__type` or `__typename`: the gateway answers alone
     is_introspection_only: bool
+    #: (query text, operation name): what plans and in-flight sharing are keyed by
+    key: tuple[str, str | None] = ("", None)
 
 
 class OperationError(Exception):
@@ -126,12 +128,15 @@ class OperationCache:
         if entry is None:
             max_length = self.limits.max_length
             try:
-                entry = prepare_operation(
-                    self.api_schema,
-                    query,
-                    operation_name,
-                    max_tokens=self.max_tokens,
-                    limits=self.limits,
+                entry = replace(
+                    prepare_operation(
+                        self.api_schema,
+                        query,
+                        operation_name,
+                        max_tokens=self.max_tokens,
+                        limits=self.limits,
+                    ),
+                    key=key,
                 )
             except OperationError as error:
                 if max_length is not None and len(query) > max_length:

@@ -37,7 +37,7 @@ async def _answers(supergraph: Supergraph, feature: str) -> dict[str, Any]:
         for case in fixture_cases.load_cases(feature):
             if reset is not None:
                 reset()
-            result = await engine.execute(case.document, case.operation_name, case.variables)
+            result = await engine.run(case.document, case.operation_name, case.variables)
             answers[case.operation_name] = result.body
     return answers
 

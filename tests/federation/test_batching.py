@@ -78,7 +78,7 @@ async def _run(
     urls = {graph: info.url for graph, info in supergraph.graphs.items()}
     async with httpx.AsyncClient(mounts=mounts) as client:
         engine = Engine(supergraph, HttpFetcher(urls, client=client), batch_entities=batch)
-        result = await engine.execute(case.document, case.operation_name, case.variables)
+        result = await engine.run(case.document, case.operation_name, case.variables)
     return result.body, recorders
 
 
@@ -225,7 +225,7 @@ async def test_texts_that_cannot_share_an_operation_go_apart_and_fail_apart() ->
     }
     async with httpx.AsyncClient(mounts=mounts) as client:
         engine = Engine(supergraph, HttpFetcher(urls, client=client))
-        result = await engine.execute(document, "Apart", {"representations0": 5})
+        result = await engine.run(document, "Apart", {"representations0": 5})
     body = result.body
     assert [book["rating"] for book in body["data"]["featured"]] == [5, 4, 3]
     assert [book["summary"] for book in body["data"]["newest"]] == [None, None]

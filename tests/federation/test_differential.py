@@ -316,7 +316,7 @@ async def test_differential_agrees_with_the_reference_planner(feature: str) -> N
             for query, variables in queries:
                 if reset is not None:
                     reset()  # stateful subgraphs (mutations) start each query afresh
-                ours = (await engine.execute(query, None, variables)).body
+                ours = (await engine.run(query, None, variables)).body
                 if reset is not None:
                     reset()
                 answer = await client.post(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -43,10 +44,10 @@ async def _engine(feature: str) -> AsyncIterator[tuple[Engine, list[str]]]:
 
 async def test_engine_plan_cache_ignores_variable_values() -> None:
     async with _engine("entity_join") as (engine, reached):
-        with_reviews = await engine.execute(QUERY, None, {"withReviews": True})
+        with_reviews = await engine.run(QUERY, None, {"withReviews": True})
         assert reached == ["products", "reviews"]
         reached.clear()
-        without = await engine.execute(QUERY, None, {"withReviews": False})
+        without = await engine.run(QUERY, None, {"withReviews": False})
         # One plan serves both: its Condition node skips the reviews fetch.
         assert reached == ["products"]
         assert engine.plans.misses == 1 and engine.plans.hits == 1
@@ -59,24 +60,24 @@ async def test_engine_plan_cache_is_bounded() -> None:
     async with _engine("entity_join") as (engine, _reached):
         engine.plans.max_size = 2
         for first in (1, 2, 3):
-            await engine.execute(f"{{ topProducts(first: {first}) {{ name }} }}")
+            await engine.run(f"{{ topProducts(first: {first}) {{ name }} }}")
         assert len(engine.plans.entries) == 2
 
 
 async def test_engine_operation_name_selects_the_plan() -> None:
     document = "query A { topProducts { name } } query B { topReviews { body } }"
     async with _engine("entity_join") as (engine, _reached):
-        first = await engine.execute(document, "A")
-        second = await engine.execute(document, "B")
+        first = await engine.run(document, "A")
+        second = await engine.run(document, "B")
         assert list(first.body["data"]) == ["topProducts"]
         assert list(second.body["data"]) == ["topReviews"]
-        unnamed = await engine.execute(document)
+        unnamed = await engine.run(document)
         assert unnamed.status == 400
 
 
 async def test_engine_root_typename_needs_no_fetch() -> None:
     async with _engine("entity_join") as (engine, reached):
-        result = await engine.execute("{ __typename kind: __typename }")
+        result = await engine.run("{ __typename kind: __typename }")
         assert result.body == {"data": {"__typename": "Query", "kind": "Query"}}
         assert reached == []
 
@@ -102,11 +103,11 @@ async def test_engine_inbound_dedupe_shares_identical_queries_in_flight() -> Non
     engine = Engine(supergraph, fetcher, dedupe_inbound=True)
     query = "query Q($n: Int) { topProducts(first: $n) { name } }"
     calls = [
-        engine.execute(query, None, {"n": 1}, headers={"x-member-id": "m1"}),
-        engine.execute(query, None, {"n": 1}, headers={"x-member-id": "m1"}),
-        engine.execute(query, "Q", {"n": 1}, headers={"x-member-id": "m1"}),
-        engine.execute(query, None, {"n": 2}, headers={"x-member-id": "m1"}),
-        engine.execute(query, None, {"n": 1}, headers={"x-member-id": "m2"}),
+        engine.run(query, None, {"n": 1}, headers={"x-member-id": "m1"}),
+        engine.run(query, None, {"n": 1}, headers={"x-member-id": "m1"}),
+        engine.run(query, "Q", {"n": 1}, headers={"x-member-id": "m1"}),
+        engine.run(query, None, {"n": 2}, headers={"x-member-id": "m1"}),
+        engine.run(query, None, {"n": 1}, headers={"x-member-id": "m2"}),
     ]
     running = asyncio.gather(*calls)
     await asyncio.sleep(0.01)
@@ -117,7 +118,7 @@ async def test_engine_inbound_dedupe_shares_identical_queries_in_flight() -> Non
     assert results[0].body is results[1].body
     assert len({id(result.body) for result in results}) == 4
     assert engine.inflight is not None and engine.inflight.shared == 1 and len(engine.inflight) == 0
-    await engine.execute(query, None, {"n": 1}, headers={"x-member-id": "m1"})
+    await engine.run(query, None, {"n": 1}, headers={"x-member-id": "m1"})
     assert fetcher.calls == 5  # nothing is cached past the shared execution
 
 
@@ -130,11 +131,14 @@ async def test_engine_inbound_dedupe_is_off_by_default_and_never_shares_mutation
     ):
         fetcher = engine.fetcher
         assert isinstance(fetcher, _GatedFetcher)
-        running = asyncio.gather(engine.execute(query), engine.execute(query))
+        running = asyncio.gather(engine.run(query), engine.run(query))
         await asyncio.sleep(0.01)
         fetcher.release.set()
         await running
         assert fetcher.calls == expected
     engine = Engine(supergraph, _GatedFetcher(), dedupe_inbound=True)
-    assert engine._inflight_key("mutation { x }", None, None, None) is None
-    assert engine._inflight_key("{ nope", None, None, None) is None
+    prepared = engine.prepare(query)
+    assert engine._inflight_key(prepared, None, None) is not None
+    # A mutation always runs on its own.
+    mutation = dataclasses.replace(prepared, operation_type="mutation")
+    assert engine._inflight_key(mutation, None, None) is None

@@ -112,7 +112,7 @@ async def test_fixture_case_matches_expected_answer(
     async with httpx.AsyncClient(mounts=mounts) as client:
         urls = {name: graph.url for name, graph in supergraph.graphs.items()}
         engine = Engine(supergraph, HttpFetcher(urls, client=client), batch_entities=batch)
-        result = await engine.execute(case.document, case.operation_name, case.variables)
+        result = await engine.run(case.document, case.operation_name, case.variables)
     body = result.body
     # No silent nulls: every null came from a subgraph or comes with an error.
     silent = _silent_nulls(

@@ -35,11 +35,11 @@ async def test_execution_parses_no_fetch_text(
     async with httpx.AsyncClient(mounts=mounts) as client:
         urls = {name: graph.url for name, graph in supergraph.graphs.items()}
         engine = Engine(supergraph, HttpFetcher(urls, client=client), batch_entities=batch)
-        warm = [await engine.execute(c.document, c.operation_name, c.variables) for c in cases]
+        warm = [await engine.run(c.document, c.operation_name, c.variables) for c in cases]
         # Every `parse` the gateway's own modules hold now refuses; the subgraphs (strawberry)
         # keep theirs. The client operations and plans are cached from the first round.
         for name, loaded in list(sys.modules.items()):
             if name.startswith("federation.") and hasattr(loaded, "parse"):
                 monkeypatch.setattr(loaded, "parse", _refuse)
-        again = [await engine.execute(c.document, c.operation_name, c.variables) for c in cases]
+        again = [await engine.run(c.document, c.operation_name, c.variables) for c in cases]
     assert [r.body for r in again] == [r.body for r in warm]

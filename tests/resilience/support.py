@@ -22,6 +22,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from edge.policy import mask_errors
 from federation.engine import Engine
 from federation.subgraphs.fetcher import HttpFetcher
 from federation.subgraphs.resilience import Resilience
@@ -188,10 +189,12 @@ class Rig:
     engine: Engine
     fetcher: HttpFetcher
     sick: SickSubgraph
+    #: mask as the edge does outside dev mode (the engine itself never masks)
+    mask: bool = False
 
     async def run(self, query: str = QUERY) -> dict[str, Any]:
-        result = await self.engine.execute(query)
-        return result.body
+        result = await self.engine.run(query)
+        return mask_errors(result.body) if self.mask else result.body
 
 
 @contextlib.asynccontextmanager
@@ -212,8 +215,8 @@ async def rig(
         if clock is not None:
             options["clock"] = clock
         fetcher = HttpFetcher(urls, timeout=timeout, resilience=resilience, **options)
-        engine = Engine(supergraph(), fetcher, mask_subgraph_errors=mask)
+        engine = Engine(supergraph(), fetcher)
         try:
-            yield Rig(engine, fetcher, subgraph)
+            yield Rig(engine, fetcher, subgraph, mask)
         finally:
             await fetcher.aclose()
