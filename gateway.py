@@ -54,7 +54,7 @@ from federation.limits import Limits
 from federation.subgraphs.fetcher import Fetcher, HttpFetcher
 from federation.subgraphs.resilience import Resilience
 from federation.supergraph.model import Supergraph, load_supergraph
-from federation.telemetry.instrument import HealthProbe, instrument_engine
+from federation.telemetry.instrument import HealthProbe, ObservedFetcher, watch_engine
 from federation.telemetry.tracing import Telemetry
 
 __all__ = ["create_app", "main"]
@@ -141,9 +141,12 @@ def create_app(
             active = own.with_urls(_urls(served)) if own is not None else fetcher
             if active is None:  # unreachable: `own` exists exactly when no fetcher was given
                 raise RuntimeError("no fetcher")
+            # The fetch pipeline, in order: observe (spans, metrics, timings) → propagate the
+            # client's headers by the rules → resilience and HTTP (the subgraph fetcher).
+            pipeline = ObservedFetcher(PropagatingFetcher(active, header_rules), observed)
             return Engine(
                 served,
-                PropagatingFetcher(active, header_rules),
+                pipeline,
                 operation_cache_size=config.graphql.operation_cache_size,
                 plan_cache_size=config.graphql.plan_cache_size,
                 limits=limits,
@@ -154,7 +157,7 @@ def create_app(
             )
 
         def publish(engine: Engine) -> None:
-            probes["health"] = instrument_engine(engine, observed)
+            probes["health"] = watch_engine(engine, observed)
             state["engine"] = engine  # one assignment: a request sees the old or the new
 
         publish(build(supergraph))

@@ -104,7 +104,7 @@ class Engine:
         batch_entities: bool | AbstractSet[str] = True,
     ) -> None:
         self.supergraph = supergraph
-        self.fetcher = fetcher
+        self._fetcher = fetcher
         self.limits = limits if limits is not None else Limits()
         self.operations = OperationCache(
             supergraph.api_schema, max_size=operation_cache_size, limits=self.limits
@@ -121,6 +121,11 @@ class Engine:
         }
         #: With `dedupe_inbound`, identical queries in flight at once share one execution.
         self.inflight = InflightDeduper() if dedupe_inbound else None
+
+    @property
+    def fetcher(self) -> Fetcher:
+        """The fetch pipeline the engine was built with; it is never swapped afterwards."""
+        return self._fetcher
 
     def prepare(self, query: str, operation_name: str | None = None) -> PreparedOperation:
         """Parse, validate and select the operation, once per request (cached per text and

@@ -1,8 +1,9 @@
 """Instrumenting an engine: traced subgraph fetches with W3C propagation, and health probes.
 
-`instrument_engine` wraps the engine's fetcher once, at startup, so every fetch gets a client
-span, a `traceparent` for the subgraph, metrics, a traffic-window entry and a timing for the
-plan-on-request extension, whatever the fetcher is (HTTP, in-process, resilient).
+`ObservedFetcher` heads the engine's fetch pipeline, which the app assembles once when it
+builds the engine, so every fetch gets a client span, a `traceparent` for the subgraph,
+metrics, a traffic-window entry and a timing for the plan-on-request extension, whatever the
+fetcher below is (HTTP, in-process, resilient). `watch_engine` reads the rest.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ __all__ = [
     "Health",
     "HealthProbe",
     "ObservedFetcher",
-    "instrument_engine",
     "query_plan_timings",
+    "watch_engine",
 ]
 
 #: What a health probe asks: the cheapest query every GraphQL server answers.
@@ -192,12 +193,17 @@ class HealthProbe:
         return Health("down", "SUBGRAPH_BAD_RESPONSE", clock(), (clock() - started) * 1000)
 
 
-def instrument_engine(engine: Engine, telemetry: Telemetry) -> HealthProbe:
-    """Trace and meter `engine`'s fetches, count its plan cache, report the circuit breakers of
-    the fetcher it wraps (if any), and return a health probe over its uninstrumented fetcher."""
-    raw = engine.fetcher
-    engine.fetcher = ObservedFetcher(raw, telemetry)
+def watch_engine(engine: Engine, telemetry: Telemetry) -> HealthProbe:
+    """Count `engine`'s plan cache, report the circuit breakers of its fetch pipeline (if it
+    keeps any), and return a health probe over the pipeline below its `ObservedFetcher` head
+    (probes are not client fetches).
+
+    The fetches themselves are traced by the `ObservedFetcher` the app puts at the head of the
+    engine's fetch pipeline when it builds the engine; nothing here swaps the engine's fetcher.
+    """
     telemetry.watch_plan_cache(engine.plans)
+    head = engine.fetcher
+    raw = head.inner if isinstance(head, ObservedFetcher) else head
     breakers = _breaker_source(raw)
     if breakers is not None:
         subgraphs = sorted(engine.supergraph.graphs)

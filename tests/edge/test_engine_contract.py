@@ -50,3 +50,24 @@ async def test_engine_prepares_each_request_once(monkeypatch: pytest.MonkeyPatch
     assert response.status_code == 200
     assert response.json()["data"] == case.expected_data
     assert calls == [(case.document, case.operation_name)]
+
+
+async def test_fetch_pipeline_is_assembled_once_in_create_app() -> None:
+    supergraph = load_supergraph(fixture_cases.supergraph_sdl("entity_join"))
+    app = create_app(supergraph)
+    async with app.router.lifespan_context(app):
+        endpoint: Any = next(
+            getattr(route, "endpoint", None)
+            for route in app.routes
+            if getattr(route, "path", "") == "/graphql"
+        )
+        engine: Engine = endpoint.__self__.engine()
+        head: Any = engine.fetcher
+        chain = [type(head).__name__]
+        while hasattr(head, "inner"):
+            head = head.inner
+            chain.append(type(head).__name__)
+        # observe → propagate headers → resilience and HTTP
+        assert chain == ["ObservedFetcher", "PropagatingFetcher", "HttpFetcher"]
+        with pytest.raises(AttributeError):
+            setattr(engine, "fetcher", head)  # noqa: B010 - the attribute is read-only
