@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from graphql import NonNullTypeNode
 
 from .errors import CompositionError
-from .fieldset import parse_field_set, walk_field_set
+from .fieldset import FieldSetStep, parse_field_set, walk_field_set
 from .merged import MergedSchema
 from .model import BUILTIN_SCALARS, Subgraph, named_type
 from .upgrade import used_fields
@@ -53,7 +53,8 @@ def _check_field_set(
                  f'On {coordinate}, for @{directive}(fields: "{fields}"): the fields do not parse.')
         ]  # fmt: skip
     errors: list[CompositionError] = []
-    for step in walk_field_set(subgraph, parent, fields):
+    steps = list(walk_field_set(subgraph, parent, fields))
+    for index, step in enumerate(steps):
         where = f"{step.parent}.{step.name}"
         prefix = f'On {coordinate}, for @{directive}(fields: "{fields}"): '
         if step.definition is None:
@@ -81,13 +82,30 @@ def _check_field_set(
                          prefix + f'field "{where}" is a {kind.lower()} type, which is not '
                          "allowed in @key")
                 )  # fmt: skip
-        elif step.depth == 0 and not subgraph.fed1 and not step.definition.external:
+        elif (
+            step.depth == 0
+            and not subgraph.fed1
+            and not step.definition.external
+            and not _external_below(steps, index)
+        ):
             errors.append(
                 _err(subgraph, f"{code}_FIELDS_MISSING_EXTERNAL", coordinate,
                      prefix + f'field "{where}" should not be part of a @{directive} since it '
                      f"is already provided by this subgraph (it is not marked @external)")
             )  # fmt: skip
     return errors
+
+
+def _external_below(steps: list[FieldSetStep], index: int) -> bool:
+    """Whether the field at `index` selects an external field below it: `host { yearsOnAir }`
+    is a valid requirement when `yearsOnAir` is external, though `host` is the subgraph's own
+    (as Apollo composes it)."""
+    for step in steps[index + 1 :]:
+        if step.depth == 0:
+            return False
+        if step.definition is not None and step.definition.external:
+            return True
+    return False
 
 
 def _check_subgraph(subgraph: Subgraph) -> list[CompositionError]:
