@@ -13,10 +13,11 @@ Two layers, in this order:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from edge.config import HeadersConfig
-from federation.subgraphs.fetcher import Fetcher
+from federation.subgraphs.fetcher import Fetcher, SubgraphRequest
 
 __all__ = ["HOP_BY_HOP", "HeaderRules", "PropagatingFetcher", "forwardable_headers"]
 
@@ -108,12 +109,7 @@ class PropagatingFetcher:
         self.inner = inner
         self.rules = rules
 
-    async def fetch(
-        self,
-        service_name: str,
-        body: Mapping[str, Any],
-        headers: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """Fetch from `service_name` with only the headers its rules allow."""
-        chosen = self.rules.for_subgraph(service_name, headers or {})
-        return await self.inner.fetch(service_name, body, chosen)
+    async def fetch(self, request: SubgraphRequest) -> dict[str, Any]:
+        """Fetch from the request's subgraph with only the headers its rules allow."""
+        chosen = self.rules.for_subgraph(request.service_name, request.headers)
+        return await self.inner.fetch(replace(request, headers=chosen))

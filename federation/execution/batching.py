@@ -40,8 +40,7 @@ from graphql import (
 )
 
 from federation.planning.plan import FetchNode, FlattenNode
-from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError
-from federation.telemetry.tracing import current_node, fetching_for
+from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError, SubgraphRequest
 from federation.types import JSONObject, Representation
 
 __all__ = ["EntityBatcher", "combine_entity_operations", "entities_body"]
@@ -62,7 +61,7 @@ class _Part:
     keys: list[Hashable]
     variables: dict[str, Any]
     #: the plan node this fetch runs for, so a batched request is timed for each of them
-    plan_node: FetchNode | FlattenNode | None
+    plan_node: FlattenNode
     future: asyncio.Future[JSONObject] | None = None
 
 
@@ -101,7 +100,7 @@ class EntityBatcher:
     ) -> None:
         """`subgraphs`: true for every subgraph, or the names of the ones to batch."""
         self._fetcher = fetcher
-        self._headers = headers
+        self._headers = headers or {}
         self._subgraphs = subgraphs
         self._joining: dict[str, list[_Part]] = {}
 
@@ -113,13 +112,14 @@ class EntityBatcher:
 
     async def fetch(
         self,
-        node: FetchNode,
+        flatten: FlattenNode,
         representations: list[Representation],
         keys: list[Hashable],
         variables: dict[str, Any],
     ) -> JSONObject:
         """This fetch's answer, as if it had been sent alone; raises `SubgraphFetchError`."""
-        part = _Part(node, representations, keys, variables, current_node())
+        node = flatten.node
+        part = _Part(node, representations, keys, variables, flatten)
         service = node.service_name
         joining = self._joining.get(service)
         if joining is not None:
@@ -133,10 +133,11 @@ class EntityBatcher:
             finally:
                 del self._joining[service]
             if len(parts) == 1:
+                body = entities_body(part.node.operation, part.representations, part.variables)
                 return await self._fetcher.fetch(
-                    service,
-                    entities_body(part.node.operation, part.representations, part.variables),
-                    self._headers,
+                    SubgraphRequest(
+                        service, body, self._headers, plan_nodes=(flatten,), idempotent=True
+                    )
                 )
             return await self._send(service, parts)
         except BaseException as exc:
@@ -207,12 +208,13 @@ class EntityBatcher:
             for index, group in enumerate(groups):
                 body_variables[f"{_REPRESENTATIONS}{index}"] = group.representations
         body = {"query": operation, "variables": body_variables}
-        served = tuple(
-            part.plan_node for group in groups for part in group.parts if part.plan_node is not None
-        )
+        # One request serves every batched plan fetch: each gets its timing from it.
+        served = tuple(part.plan_node for group in groups for part in group.parts)
         try:
-            with fetching_for(served):
-                response = await self._fetcher.fetch(service, body, self._headers)
+            request = SubgraphRequest(
+                service, body, self._headers, plan_nodes=served, idempotent=True
+            )
+            response = await self._fetcher.fetch(request)
         except SubgraphFetchError as exc:
             for group in groups:
                 for part in group.parts:

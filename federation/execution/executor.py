@@ -39,7 +39,7 @@ from federation.planning.plan import (
     QueryPlan,
     SequenceNode,
 )
-from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError
+from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError, SubgraphRequest
 from federation.telemetry.tracing import plan_node_span
 from federation.types import JSONObject, Representation, ResponsePath
 
@@ -124,7 +124,14 @@ def _used_variables(node: FetchNode, variables: Mapping[str, Any]) -> dict[str, 
 async def _fetch_root(node: FetchNode, state: _Execution) -> None:
     body = {"query": node.operation, "variables": _used_variables(node, state.variables)}
     try:
-        response = await state.fetcher.fetch(node.service_name, body, state.headers)
+        request = SubgraphRequest(
+            node.service_name,
+            body,
+            state.headers or {},
+            plan_nodes=(node,),
+            idempotent=node.operation_kind != "mutation",
+        )
+        response = await state.fetcher.fetch(request)
     except SubgraphFetchError as exc:
         owed: list[ResponsePath] = [[key] for key, _ in node.owed]
         state.errors.extend(_failure_errors(exc, owed))
@@ -151,10 +158,17 @@ async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
     }
     try:
         if state.batcher is not None and state.batcher.batches(node.service_name):
-            response = await state.batcher.fetch(node, representations, keys, variables)
+            response = await state.batcher.fetch(flatten, representations, keys, variables)
         else:
             body = entities_body(node.operation, representations, variables)
-            response = await state.fetcher.fetch(node.service_name, body, state.headers)
+            request = SubgraphRequest(
+                node.service_name,
+                body,
+                state.headers or {},
+                plan_nodes=(flatten,),
+                idempotent=True,
+            )
+            response = await state.fetcher.fetch(request)
     except SubgraphFetchError as exc:
         owed = _owed_entity_paths(flatten, mapped, state)
         state.errors.extend(_failure_errors(exc, owed))

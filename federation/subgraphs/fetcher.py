@@ -12,6 +12,7 @@ import random
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias
 
 import httpx
@@ -19,6 +20,7 @@ import orjson
 
 from federation.errors import FederationError
 from federation.execution.merge import copy_json
+from federation.planning.plan import FetchNode, FlattenNode
 from federation.subgraphs.resilience import (
     CircuitBreaker,
     InflightDeduper,
@@ -37,6 +39,7 @@ __all__ = [
     "Fetcher",
     "HttpFetcher",
     "SubgraphFetchError",
+    "SubgraphRequest",
     "json_depth_exceeds",
 ]
 
@@ -92,15 +95,26 @@ class SubgraphFetchError(FederationError):
         self.retryable = retryable
 
 
+@dataclass(frozen=True, slots=True)
+class SubgraphRequest:
+    """One request to one subgraph, as it goes down the fetch pipeline (observe → propagate
+    headers → resilience and HTTP). Each stage reads what it needs here; none parses `body`.
+    """
+
+    service_name: str
+    body: Mapping[str, Any]
+    #: the client's headers, then (past the header rules) the ones this subgraph may see
+    headers: Mapping[str, str] = field(default_factory=dict)
+    #: the plan fetches this request serves: one, or several when entity fetches are batched
+    plan_nodes: tuple[FetchNode | FlattenNode, ...] = ()
+    #: a query (may be retried or shared), not a mutation; None: read it from the text
+    idempotent: bool | None = None
+
+
 class Fetcher(Protocol):
     """Sends one GraphQL request to a named subgraph and returns the decoded response."""
 
-    async def fetch(
-        self,
-        service_name: str,
-        body: Mapping[str, Any],
-        headers: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
+    async def fetch(self, request: SubgraphRequest) -> dict[str, Any]:
         """Return `{"data": ..., "errors": [...]}`; raise `SubgraphFetchError` on failure."""
         ...
 
@@ -212,13 +226,9 @@ class HttpFetcher:
         """Fetches answered by sharing an identical one already in flight."""
         return self._inflight.shared
 
-    async def fetch(
-        self,
-        service_name: str,
-        body: Mapping[str, Any],
-        headers: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """Send `body` to `service_name` and return its GraphQL response."""
+    async def fetch(self, request: SubgraphRequest) -> dict[str, Any]:
+        """Send the request's body to its subgraph and return the GraphQL response."""
+        service_name, body, headers = request.service_name, request.body, request.headers
         url = self._urls.get(service_name)
         if url is None:
             raise SubgraphFetchError(
@@ -232,8 +242,10 @@ class HttpFetcher:
         request_headers["content-type"] = "application/json"
         request_headers["accept"] = _ACCEPT
         inject_trace_context(request_headers)
-        query = body.get("query")
-        idempotent = isinstance(query, str) and is_idempotent(query)
+        idempotent = request.idempotent
+        if idempotent is None:  # a request built by hand: its first keyword decides
+            query = body.get("query")
+            idempotent = isinstance(query, str) and is_idempotent(query)
         payload = orjson.dumps(body)
 
         async def call() -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast
 
@@ -19,7 +18,7 @@ from opentelemetry.util.types import AttributeValue
 
 from federation.engine import Engine
 from federation.planning.plan import ConditionNode, FetchNode, FlattenNode, PlanNode
-from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError
+from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError, SubgraphRequest
 from federation.telemetry.tracing import (
     ATTR_CLIENT_NAME,
     ATTR_CLIENT_VERSION,
@@ -31,7 +30,6 @@ from federation.telemetry.tracing import (
     SPAN_FETCH,
     FetchTiming,
     Telemetry,
-    current_fetch_nodes,
     current_observation,
     note_error,
 )
@@ -56,16 +54,12 @@ class ObservedFetcher:
         self.inner = inner
         self.telemetry = telemetry
 
-    async def fetch(
-        self,
-        service_name: str,
-        body: Mapping[str, Any],
-        headers: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
+    async def fetch(self, request: SubgraphRequest) -> dict[str, Any]:
         """Fetch through the wrapped fetcher inside a `subgraph.fetch` client span (when spans
         are recorded: see `Telemetry.records_spans`)."""
+        service_name = request.service_name
         observation = current_observation()
-        nodes = current_fetch_nodes()
+        nodes = request.plan_nodes
         attributes: dict[str, AttributeValue] = {ATTR_SUBGRAPH: service_name}
         if observation is not None:
             observation.subgraphs.add(service_name)
@@ -92,7 +86,7 @@ class ObservedFetcher:
         ) as fetch_span:
             try:
                 # The transport (HttpFetcher) puts this span in the request's traceparent.
-                response = await self.inner.fetch(service_name, body, headers)
+                response = await self.inner.fetch(request)
             except SubgraphFetchError as error:
                 outcome, codes = "failed", (error.code,)
                 note_error(error.code, error.message, service=service_name)
@@ -182,7 +176,8 @@ class HealthProbe:
         started = clock()
         try:
             async with asyncio.timeout(self.timeout):
-                response = await self.fetcher.fetch(subgraph, {"query": HEALTH_QUERY})
+                probe = SubgraphRequest(subgraph, {"query": HEALTH_QUERY}, idempotent=True)
+                response = await self.fetcher.fetch(probe)
         except SubgraphFetchError as error:
             return Health("down", error.code, clock(), (clock() - started) * 1000)
         except TimeoutError:

@@ -71,10 +71,7 @@ __all__ = [
     "TelemetryConfigError",
     "TraceExport",
     "build_tracer_provider",
-    "current_fetch_nodes",
-    "current_node",
     "current_observation",
-    "fetching_for",
     "inject_trace_context",
     "note_error",
     "note_operation",
@@ -384,13 +381,6 @@ class RequestObservation:
 
 
 _current: ContextVar[RequestObservation | None] = ContextVar("edgegraph_request", default=None)
-_current_node: ContextVar[FetchNode | FlattenNode | None] = ContextVar(
-    "edgegraph_plan_node", default=None
-)
-#: Set while one request carries the fetches of several plan nodes (entity batching).
-_batched_nodes: ContextVar[tuple[FetchNode | FlattenNode, ...] | None] = ContextVar(
-    "edgegraph_batched_nodes", default=None
-)
 
 
 @contextlib.contextmanager
@@ -408,30 +398,6 @@ def current_observation() -> RequestObservation | None:
     return _current.get()
 
 
-def current_node() -> FetchNode | FlattenNode | None:
-    """The fetch or flatten plan node this code runs for, if any."""
-    return _current_node.get()
-
-
-def current_fetch_nodes() -> tuple[FetchNode | FlattenNode, ...]:
-    """The plan nodes the fetch being made serves: the current node, or every node of a batch."""
-    batched = _batched_nodes.get()
-    if batched is not None:
-        return batched
-    node = _current_node.get()
-    return () if node is None else (node,)
-
-
-@contextlib.contextmanager
-def fetching_for(nodes: tuple[FetchNode | FlattenNode, ...]) -> Iterator[None]:
-    """Within the block, a fetch serves all of `nodes` (one batched request)."""
-    token = _batched_nodes.set(nodes)
-    try:
-        yield
-    finally:
-        _batched_nodes.reset(token)
-
-
 @contextlib.contextmanager
 def span(name: str, attributes: Mapping[str, AttributeValue] | None = None) -> Iterator[None]:
     """A child span of the current one, when the request is observed; else nothing."""
@@ -445,33 +411,28 @@ def span(name: str, attributes: Mapping[str, AttributeValue] | None = None) -> I
 
 @contextlib.contextmanager
 def plan_node_span(node: PlanNode) -> Iterator[None]:
-    """The span of one plan node; fetches below it know their node for the timings."""
+    """The span of one plan node (fetches carry their plan nodes in their requests)."""
     observation = _current.get()
     if observation is not None and observation.plan_root is None:
         observation.plan_root = node
-    token = _current_node.set(node) if isinstance(node, FetchNode | FlattenNode) else None
-    try:
-        if observation is None or not observation.telemetry.records_spans:
-            yield
-            return
-        kind = type(node).__name__.removesuffix("Node").lower()
-        attributes: dict[str, AttributeValue] = {}
-        if isinstance(node, FetchNode):
-            attributes[ATTR_SUBGRAPH] = node.service_name
-        elif isinstance(node, FlattenNode):
-            attributes[ATTR_SUBGRAPH] = node.node.service_name
-            attributes[ATTR_PLAN_PATH] = ".".join(node.path)
-        elif isinstance(node, ConditionNode):
-            attributes["graphql.plan.condition"] = node.condition
-        elif isinstance(node, ParallelNode):
-            attributes["graphql.plan.branches"] = len(node.nodes)
-        with observation.telemetry.tracer.start_as_current_span(
-            SPAN_PLAN_NODE.format(kind=kind), attributes=attributes
-        ):
-            yield
-    finally:
-        if token is not None:
-            _current_node.reset(token)
+    if observation is None or not observation.telemetry.records_spans:
+        yield
+        return
+    kind = type(node).__name__.removesuffix("Node").lower()
+    attributes: dict[str, AttributeValue] = {}
+    if isinstance(node, FetchNode):
+        attributes[ATTR_SUBGRAPH] = node.service_name
+    elif isinstance(node, FlattenNode):
+        attributes[ATTR_SUBGRAPH] = node.node.service_name
+        attributes[ATTR_PLAN_PATH] = ".".join(node.path)
+    elif isinstance(node, ConditionNode):
+        attributes["graphql.plan.condition"] = node.condition
+    elif isinstance(node, ParallelNode):
+        attributes["graphql.plan.branches"] = len(node.nodes)
+    with observation.telemetry.tracer.start_as_current_span(
+        SPAN_PLAN_NODE.format(kind=kind), attributes=attributes
+    ):
+        yield
 
 
 def note_request(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -10,7 +9,7 @@ import httpx
 
 from edge.config import GatewayConfig, HeadersConfig, SubgraphHeaders
 from edge.headers import HeaderRules, PropagatingFetcher, forwardable_headers
-from federation.subgraphs.fetcher import HttpFetcher
+from federation.subgraphs.fetcher import HttpFetcher, SubgraphRequest
 from federation.supergraph.model import load_supergraph
 from gateway import create_app
 from tests.edge.live import DEMO_SUPERGRAPH
@@ -22,10 +21,8 @@ class RecordingFetcher:
     def __init__(self) -> None:
         self.sent: dict[str, dict[str, str]] = {}
 
-    async def fetch(
-        self, service_name: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
-        self.sent[service_name] = dict(headers or {})
+    async def fetch(self, request: SubgraphRequest) -> dict[str, Any]:
+        self.sent[request.service_name] = dict(request.headers)
         return {"data": {"genres": []}}
 
 
@@ -124,7 +121,7 @@ async def test_http_fetcher_sends_only_propagated_headers_on_the_wire() -> None:
                 ("X-Debug", "1"),
             ]
         )
-        await fetcher.fetch("a", {"query": "{ x }"}, client_headers)
+        await fetcher.fetch(SubgraphRequest("a", {"query": "{ x }"}, client_headers))
     (headers,) = seen
     assert headers["authorization"] == "Bearer t"
     assert headers["content-type"] == "application/json"

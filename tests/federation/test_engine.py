@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,7 +12,7 @@ import httpx
 from strawberry.asgi import GraphQL
 
 from federation.engine import Engine
-from federation.subgraphs.fetcher import HttpFetcher
+from federation.subgraphs.fetcher import HttpFetcher, SubgraphRequest
 from federation.supergraph.model import load_supergraph
 from tests.fixtures.federation import cases as fixture_cases
 
@@ -89,9 +89,7 @@ class _GatedFetcher:
         self.calls = 0
         self.release = asyncio.Event()
 
-    async def fetch(
-        self, service_name: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
+    async def fetch(self, request: SubgraphRequest) -> dict[str, Any]:
         self.calls += 1
         await self.release.wait()
         return {"data": {"topProducts": [{"name": f"p{self.calls}"}]}}

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from federation.subgraphs.fetcher import HttpFetcher, SubgraphFetchError
+from federation.subgraphs.fetcher import HttpFetcher, SubgraphFetchError, SubgraphRequest
 
 SCHEMA = build_schema("type Query { hello(name: String): String }")
 
@@ -46,7 +46,7 @@ def fetcher_for(app: Starlette, *, timeout: float = 10.0) -> HttpFetcher:
 
 async def fetch_error(fetcher: HttpFetcher) -> SubgraphFetchError:
     with pytest.raises(SubgraphFetchError) as caught:
-        await fetcher.fetch("a", {"query": "{ hello }"})
+        await fetcher.fetch(SubgraphRequest("a", {"query": "{ hello }"}))
     return caught.value
 
 
@@ -55,7 +55,7 @@ async def test_fetcher_posts_json_and_returns_response() -> None:
     fetcher = fetcher_for(graphql_app(seen))
     body = {"query": "query ($n: String) { hello(name: $n) }", "variables": {"n": "ada"}}
     forwarded = {"x-request-id": "r1", "Accept": "text/html", "Content-Length": "3"}
-    response = await fetcher.fetch("a", body, forwarded)
+    response = await fetcher.fetch(SubgraphRequest("a", body, forwarded))
     assert response == {"data": {"hello": "hello ada"}}
     headers = seen[0]["headers"]
     assert headers["content-type"] == "application/json"
@@ -67,7 +67,7 @@ async def test_fetcher_posts_json_and_returns_response() -> None:
 async def test_fetcher_returns_graphql_errors_from_error_status() -> None:
     payload = {"data": None, "errors": [{"message": "bad query"}]}
     fetcher = fetcher_for(app_answering(JSONResponse(payload, status_code=400)))
-    assert await fetcher.fetch("a", {"query": "{ nope }"}) == payload
+    assert await fetcher.fetch(SubgraphRequest("a", {"query": "{ nope }"})) == payload
 
 
 async def test_fetcher_http_error_without_graphql_body() -> None:
@@ -115,7 +115,7 @@ async def test_fetcher_unreachable_subgraph() -> None:
     fetcher = HttpFetcher({"a": "http://a/"}, client=client)
     assert (await fetch_error(fetcher)).code == "SUBGRAPH_UNREACHABLE"
     with pytest.raises(SubgraphFetchError) as caught:
-        await fetcher.fetch("nowhere", {"query": "{ hello }"})
+        await fetcher.fetch(SubgraphRequest("nowhere", {"query": "{ hello }"}))
     assert caught.value.code == "SUBGRAPH_UNREACHABLE"
 
 
@@ -128,7 +128,7 @@ async def test_fetcher_sets_a_timeout_on_every_request() -> None:
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(record), timeout=None)
     fetcher = HttpFetcher({"a": "http://a/"}, client=client, timeout=2.5)
-    await fetcher.fetch("a", {"query": "{ hello }"})
+    await fetcher.fetch(SubgraphRequest("a", {"query": "{ hello }"}))
     assert timeouts == [{"connect": 2.5, "read": 2.5, "write": 2.5, "pool": 2.5}]
 
 

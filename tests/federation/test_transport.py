@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from federation.subgraphs.fetcher import HttpFetcher, SubgraphFetchError
+from federation.subgraphs.fetcher import HttpFetcher, SubgraphFetchError, SubgraphRequest
 from federation.subgraphs.transport import PoolTransport, ResponseTooLarge
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -329,7 +329,9 @@ async def test_fetcher_builds_its_client_on_pool_transport() -> None:
         fetcher = HttpFetcher({"a": server.url})
         try:
             for _ in range(2):
-                assert await fetcher.fetch("a", {"query": "{ hello }"}) == {"data": {"hello": "hi"}}
+                assert await fetcher.fetch(SubgraphRequest("a", {"query": "{ hello }"})) == {
+                    "data": {"hello": "hi"}
+                }
         finally:
             await fetcher.aclose()
     assert server.connections == 1
@@ -343,7 +345,7 @@ async def test_fetcher_maps_a_dropped_connection_to_unreachable() -> None:
         fetcher = HttpFetcher({"a": server.url})
         try:
             with pytest.raises(SubgraphFetchError) as caught:
-                await fetcher.fetch("a", {"query": "mutation { hello }"})
+                await fetcher.fetch(SubgraphRequest("a", {"query": "mutation { hello }"}))
         finally:
             await fetcher.aclose()
     assert caught.value.code == "SUBGRAPH_UNREACHABLE"
@@ -427,7 +429,7 @@ async def test_fetcher_maps_transport_failures_to_codes() -> None:
             fetcher = HttpFetcher({"a": server.url}, **options)
             try:
                 with pytest.raises(SubgraphFetchError) as caught:
-                    await fetcher.fetch("a", {"query": "mutation { hello }"})
+                    await fetcher.fetch(SubgraphRequest("a", {"query": "mutation { hello }"}))
             finally:
                 await fetcher.aclose()
         assert caught.value.code == code
