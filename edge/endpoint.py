@@ -115,7 +115,10 @@ class GraphQLEndpoint:
             (params.extensions or {}).get("includeQueryPlan")
         )
         return self._respond(
-            result.body, result.status, media_type, plan=_plan(result) if wants_plan else None
+            result.body,
+            400 if result.rejected else 200,
+            media_type,
+            plan=_plan(result) if wants_plan else None,
         )
 
     def _respond(

@@ -52,11 +52,13 @@ __all__ = ["Engine", "EngineResult"]
 
 @dataclass(frozen=True, slots=True)
 class EngineResult:
-    """A GraphQL response body and the HTTP status the GraphQL-over-HTTP spec gives it."""
+    """A GraphQL response body, unmasked. `rejected`: the request could not run at all (its
+    variables or operation were refused), so there is no `data`; the edge turns that into
+    the HTTP status the GraphQL-over-HTTP spec gives it, and masks the body."""
 
-    status: int
     body: dict[str, Any]
     plan: QueryPlan | None = None
+    rejected: bool = False
 
 
 class PlanCache:
@@ -145,7 +147,7 @@ class Engine:
             prepared = self.prepare(query, operation_name)
         except OperationError as error:
             note_request(query, operation_name, variables)
-            return EngineResult(error.status, {"errors": error.formatted})
+            return EngineResult({"errors": error.formatted}, rejected=True)
         return await self.execute(prepared, variables, headers=headers)
 
     async def execute(
@@ -197,17 +199,17 @@ class Engine:
         note_request(query, operation_name, variables)
         refused = check_variables(variables, self.limits)
         if refused is not None:
-            return EngineResult(400, {"errors": [refused.formatted]})
+            return EngineResult({"errors": [refused.formatted]}, rejected=True)
         note_operation(prepared.name, prepared.operation_type)
         try:
             coerced = coerce_variables(self.supergraph.api_schema, prepared.operation, variables)
         except OperationError as error:
-            return EngineResult(error.status, {"errors": [e.formatted for e in error.errors]})
+            return EngineResult({"errors": [e.formatted for e in error.errors]}, rejected=True)
         if prepared.operation_type == "subscription":
-            return _request_error("Subscriptions are not supported over this transport", 400)
+            return _request_error("Subscriptions are not supported over this transport")
         if prepared.is_introspection_only:
             body = execute_introspection(self.supergraph.api_schema, prepared, coerced)
-            return EngineResult(200, body)
+            return EngineResult(body)
         key = prepared.key
         plan = self.plans.get(key)
         note_plan_cache(hit=plan is not None)
@@ -222,7 +224,7 @@ class Engine:
                 }
                 if error.path:
                     located["path"] = error.path
-                return EngineResult(200, {"data": None, "errors": [located]})
+                return EngineResult({"data": None, "errors": [located]})
             self.plans.put(key, plan)
         data, errors = await execute_plan(
             plan,
@@ -245,7 +247,7 @@ class Engine:
             # Introspection next to data fields: the gateway answers that part itself.
             answered = self._introspect(prepared.operation, introspection, prepared, coerced)
             body["data"].update(answered)
-        return EngineResult(200, body, plan)
+        return EngineResult(body, plan)
 
     def _introspect(
         self,
@@ -274,6 +276,6 @@ def _introspection_fields(operation: OperationDefinitionNode) -> list[FieldNode]
     ]
 
 
-def _request_error(message: str, status: int) -> EngineResult:
+def _request_error(message: str) -> EngineResult:
     error = GraphQLError(message, extensions={"code": "BAD_REQUEST"})
-    return EngineResult(status, {"errors": [error.formatted]})
+    return EngineResult({"errors": [error.formatted]}, rejected=True)
