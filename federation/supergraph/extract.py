@@ -131,19 +131,19 @@ def _field_line(field: FieldMeta, definition: GraphQLField, graph: str) -> str:
 
 
 def _argument(name: str, argument: GraphQLArgument) -> str:
-    node = argument.ast_node
-    default = ""
-    if node is not None and node.default_value is not None:
-        default = f" = {print_ast(node.default_value)}"
-    return f"{name}: {argument.type}{default}"
+    return f"{name}: {argument.type}{_default(argument)}"
 
 
 def _input_line(name: str, field: GraphQLInputField) -> str:
-    node = field.ast_node
-    default = ""
-    if node is not None and node.default_value is not None:
-        default = f" = {print_ast(node.default_value)}"
-    return f"  {name}: {field.type}{default}"
+    return f"  {name}: {field.type}{_default(field)}"
+
+
+def _default(value: GraphQLArgument | GraphQLInputField) -> str:
+    """` = <default>` as the SDL declares it, or nothing."""
+    node = value.ast_node
+    if node is None or node.default_value is None:
+        return ""
+    return f" = {print_ast(node.default_value)}"
 
 
 def _interfaces(
