@@ -43,3 +43,22 @@ def test_serve_help_imports_no_demo_module() -> None:
     )
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert [m for m in loaded if m.split(".")[0] in _DEMO_MODULES] == []
+
+
+def test_engine_and_edge_packages_import_no_demo_module() -> None:
+    # Every module of federation/ (composition included: it introspects subgraphs over HTTP)
+    # and of edge/, not only those the serve path happens to reach today.
+    program = (
+        "import importlib, json, pkgutil, sys\n"
+        "import edge, federation\n"
+        "for package in (federation, edge):\n"
+        "    for info in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):\n"
+        "        importlib.import_module(info.name)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "federation.composition.compose" in loaded and "edge.reload" in loaded
+    assert [m for m in loaded if m.split(".")[0] in _DEMO_MODULES] == []
