@@ -382,10 +382,10 @@ def combine_entity_operations(
 
 
 def _entities_operation(
-    document: DocumentNode | None,
+    document: DocumentNode,
 ) -> tuple[FieldNode, tuple[VariableDefinitionNode, ...]] | None:
     """The `_entities(representations: $representations)` field of a plain entity query."""
-    if document is None or len(document.definitions) != 1:
+    if len(document.definitions) != 1:
         return None  # fragment definitions could clash between operations
     (definition,) = document.definitions
     if not isinstance(definition, OperationDefinitionNode):

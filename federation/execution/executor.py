@@ -24,7 +24,6 @@ from federation.execution.merge import (
     collect_targets,
     copy_json,
     deep_merge,
-    flat_requires,
     project,
     project_flat,
     rename_outputs,
@@ -209,7 +208,7 @@ def _representations(
     """
     node = flatten.node
     requires = node.requires or ()
-    flat = flat_requires(requires)
+    flat = node.flat_requires
     representations: list[Representation] = []
     keys: list[Hashable] = []
     index_of: dict[Hashable, int] = {}
@@ -218,7 +217,7 @@ def _representations(
         if flat is not None:
             representation = project_flat(obj, flat, state.is_subtype)
         else:
-            representation = project(obj, requires, state.is_subtype)
+            representation = project(obj, requires, state.is_subtype, node.entity_types)
         if representation is None:
             continue
         _rewrite_input(representation, node.input_rewrites, state.is_subtype)

@@ -8,7 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Mapping
 from typing import Any, TypeAlias
 
-from federation.planning.plan import InputField, InputFragment, InputSelection, OutputRename
+from federation.planning.plan import (
+    FlatRequires,
+    InputField,
+    InputFragment,
+    InputSelection,
+    OutputRename,
+)
 from federation.types import JSONObject, Representation, ResponsePath
 
 __all__ = [
@@ -19,7 +25,6 @@ __all__ = [
     "collect_targets",
     "copy_json",
     "deep_merge",
-    "flat_requires",
     "project",
     "project_flat",
     "rename_outputs",
@@ -100,21 +105,24 @@ class _Missing(Exception):
 
 
 def project(
-    obj: Mapping[str, Any], requires: tuple[InputSelection, ...], is_subtype: IsSubtype
+    obj: Mapping[str, Any],
+    requires: tuple[InputSelection, ...],
+    is_subtype: IsSubtype,
+    entity_types: tuple[str, ...] | None,
 ) -> Representation | None:
     """Project `obj` into a representation, or None when a required field is missing.
 
     `__typename` is required and always written first. Fields are read at `response_key` and
     written at `name`, following lists; fragments apply when the object's `__typename` is the
-    condition or one of its possible types; null values are sent as null.
+    condition or one of its possible types; null values are sent as null. `entity_types` is the
+    fetch's `FetchNode.entity_types`, derived from `requires` at plan time.
     """
     typename = obj.get("__typename")
     if not isinstance(typename, str):
         return None
     # An entity fetch's inputs are one fragment per entity type; an object of any other type
     # (a Song in a list of Books and Songs) is not a target of this fetch.
-    conditions = _fragment_conditions(requires)
-    if conditions is not None and not any(is_subtype(typename, c) for c in conditions):
+    if entity_types is not None and not any(is_subtype(typename, c) for c in entity_types):
         return None
     representation: Representation = {"__typename": typename}
     try:
@@ -124,52 +132,11 @@ def project(
     return representation
 
 
-#: requires tuple id -> (the tuple, its fragments' type conditions or None when not all of its
-#: selections are fragments). Requires live in cached plans: one computation per plan.
-_CONDITIONS: dict[int, tuple[tuple[InputSelection, ...], tuple[str, ...] | None]] = {}
-
-
-def _fragment_conditions(requires: tuple[InputSelection, ...]) -> tuple[str, ...] | None:
-    entry = _CONDITIONS.get(id(requires))
-    if entry is not None and entry[0] is requires:
-        return entry[1]
-    conditions: tuple[str, ...] | None = None
-    if all(isinstance(s, InputFragment) for s in requires):
-        conditions = tuple(s.type_condition for s in requires if isinstance(s, InputFragment))
-    if len(_CONDITIONS) >= 4096:
-        _CONDITIONS.clear()
-    _CONDITIONS[id(requires)] = (requires, conditions)
-    return conditions
-
-
-#: An entity fetch's inputs in their most common shape, one fragment of leaf fields such as
-#: `... on Title { __typename id }`: its type condition and each field's (name, response key).
-FlatRequires: TypeAlias = tuple[str, tuple[tuple[str, str], ...]]
-
-_FLAT: dict[int, tuple[tuple[InputSelection, ...], FlatRequires | None]] = {}
-
-
-def flat_requires(requires: tuple[InputSelection, ...]) -> FlatRequires | None:
-    """`requires` as a FlatRequires when it has that shape, else None. Cached per plan."""
-    entry = _FLAT.get(id(requires))
-    if entry is not None and entry[0] is requires:
-        return entry[1]
-    flat: FlatRequires | None = None
-    if len(requires) == 1 and isinstance(requires[0], InputFragment):
-        fields = requires[0].selections
-        if all(isinstance(s, InputField) and not s.selections for s in fields):
-            pairs = tuple((s.name, s.response_key) for s in fields if isinstance(s, InputField))
-            flat = (requires[0].type_condition, pairs)
-    if len(_FLAT) >= 4096:
-        _FLAT.clear()
-    _FLAT[id(requires)] = (requires, flat)
-    return flat
-
-
 def project_flat(
     obj: Mapping[str, Any], flat: FlatRequires, is_subtype: IsSubtype
 ) -> Representation | None:
-    """`project` for FlatRequires, without the general walk: the same result, far cheaper."""
+    """`project` for a fetch whose `FetchNode.flat_requires` is set, without the general walk:
+    the same result, far cheaper."""
     typename = obj.get("__typename")
     if not isinstance(typename, str) or not is_subtype(typename, flat[0]):
         return None

@@ -22,6 +22,7 @@ from graphql import (
 __all__ = [
     "ConditionNode",
     "FetchNode",
+    "FlatRequires",
     "FlattenNode",
     "InputField",
     "InputFragment",
@@ -31,6 +32,8 @@ __all__ = [
     "PlanNode",
     "QueryPlan",
     "SequenceNode",
+    "flat_inputs",
+    "fragment_conditions",
     "owed_keys",
     "print_plan",
 ]
@@ -62,34 +65,62 @@ class InputFragment:
 InputSelection: TypeAlias = InputField | InputFragment
 
 
+#: An entity fetch's inputs in their most common shape, one fragment of leaf fields such as
+#: `... on Title { __typename id }`: its type condition and each field's (name, response key).
+FlatRequires: TypeAlias = tuple[str, tuple[tuple[str, str], ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class FetchNode:
-    """One request to one subgraph.
+    """One request to one subgraph, with the facts execution needs, all derived at plan time.
 
     A root fetch has `requires is None` and its data merges at the root. An entity fetch sends
     `$representations` projected from the merged data with `requires`, and sits in a FlattenNode
     that says where its targets are. `input_rewrites` sets `__typename` to an interface name
     before sending to an `@interfaceObject` subgraph (pairs of (type condition, new typename)).
+
+    `operation` is the text sent to the subgraph; `document` is the same operation as built by
+    the planner. Execution, entity batching and the printer read `document`, `owed`,
+    `variable_usages` and the input facts, and never parse `operation`.
     """
 
     service_name: str
     operation: str
     operation_kind: OperationKind = "query"
+    #: the client variables the operation uses, sent with it
     variable_usages: tuple[str, ...] = ()
     requires: tuple[InputSelection, ...] | None = None
     input_rewrites: tuple[tuple[str, str], ...] = ()
     #: internal aliases to undo on the answer before it is merged (optimize/alias_conflicts.py)
     output_renames: tuple[OutputRename, ...] = ()
-    #: the operation as built at plan time: execution, batching and the printer read it and
-    #: never parse `operation`
-    document: DocumentNode | None = field(default=None, compare=False, repr=False)
+    #: the operation as built at plan time (its variable definitions, and `_entities` with its
+    #: selection for an entity fetch): batching combines fetches from it, the printer prints it
+    document: DocumentNode = field(kw_only=True, compare=False, repr=False)
     #: the top-level response keys the fetch owes (of each entity, for an entity fetch), each
     #: with the type condition it sits under: failure errors and null entities are reported there
     owed: tuple[tuple[str, str | None], ...] = ()
+    #: the types an entity fetch's inputs are fragments on (only objects of these types are its
+    #: targets), or None when its inputs are not all fragments (or for a root fetch)
+    entity_types: tuple[str, ...] | None = field(init=False, compare=False, repr=False)
+    #: `requires` in the flat shape execution projects without a general walk, if it has it
+    flat_requires: FlatRequires | None = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        requires = self.requires
+        # Frozen: the derived facts are set once, here, like the fields they come from.
+        types = fragment_conditions(requires) if requires is not None else None
+        object.__setattr__(self, "entity_types", types)
+        object.__setattr__(self, "flat_requires", flat_inputs(requires or ()))
 
     @property
     def is_entity(self) -> bool:
         return self.requires is not None
+
+    @property
+    def selection_set(self) -> SelectionSetNode:
+        """What the fetch asks for: the operation's selection, or `_entities`'s for an entity
+        fetch."""
+        return _owed_selection(self.document, entity=self.is_entity)
 
     @classmethod
     def from_operation(cls, service_name: str, operation: str, **facts: Any) -> FetchNode:
@@ -106,20 +137,42 @@ class FetchNode:
         )
 
 
+def fragment_conditions(requires: tuple[InputSelection, ...]) -> tuple[str, ...] | None:
+    """The type conditions of `requires` when all of its selections are fragments, else None."""
+    if not all(isinstance(s, InputFragment) for s in requires):
+        return None
+    return tuple(s.type_condition for s in requires if isinstance(s, InputFragment))
+
+
+def flat_inputs(requires: tuple[InputSelection, ...]) -> FlatRequires | None:
+    """`requires` as a FlatRequires when it has that shape, else None."""
+    if len(requires) != 1 or not isinstance(requires[0], InputFragment):
+        return None
+    fields = requires[0].selections
+    if not all(isinstance(s, InputField) and not s.selections for s in fields):
+        return None
+    pairs = tuple((s.name, s.response_key) for s in fields if isinstance(s, InputField))
+    return requires[0].type_condition, pairs
+
+
 def owed_keys(document: DocumentNode, *, entity: bool) -> tuple[tuple[str, str | None], ...]:
     """The response keys a fetch's operation asks for at its top (under `_entities` for an
     entity fetch), with their type conditions; `__typename` is left out."""
-    operation = document.definitions[0]
-    if not isinstance(operation, OperationDefinitionNode):
-        return ()
-    selection_set = operation.selection_set
-    if entity:
-        entities = selection_set.selections[0] if selection_set.selections else None
-        if not isinstance(entities, FieldNode) or entities.selection_set is None:
-            return ()
-        selection_set = entities.selection_set
+    selection_set = _owed_selection(document, entity=entity)
     owed = [item for item in _top_keys(selection_set, None) if item[0] != "__typename"]
     return tuple(dict.fromkeys(owed))
+
+
+def _owed_selection(document: DocumentNode, *, entity: bool) -> SelectionSetNode:
+    operation = document.definitions[0]
+    if not isinstance(operation, OperationDefinitionNode):
+        raise TypeError("a fetch operation must be an operation definition")
+    selection_set = operation.selection_set
+    if entity and selection_set.selections:
+        entities = selection_set.selections[0]
+        if isinstance(entities, FieldNode) and entities.selection_set is not None:
+            return entities.selection_set
+    return selection_set
 
 
 def _top_keys(
@@ -219,16 +272,7 @@ def _print_node(node: PlanNode, level: int) -> str:
 
 def _print_fetch(node: FetchNode, level: int) -> str:
     pad = "  " * level
-    document = node.document or parse(node.operation, no_location=True)
-    operation = document.definitions[0]
-    if not isinstance(operation, OperationDefinitionNode):
-        raise TypeError("a fetch operation must be an operation definition")
-    selection_set = operation.selection_set
-    if node.requires is not None:
-        entities = selection_set.selections[0]
-        if isinstance(entities, FieldNode) and entities.selection_set is not None:
-            selection_set = entities.selection_set
-    body = print_ast(selection_set)
+    body = print_ast(node.selection_set)
     if node.operation_kind == "mutation":
         body = "mutation " + body
     lines = [f'{pad}Fetch(service: "{node.service_name}") {{']

@@ -26,7 +26,6 @@ from federation.subgraphs.resilience import (
     InflightDeduper,
     Resilience,
     RetryBudget,
-    is_idempotent,
 )
 from federation.subgraphs.transport import PoolTransport, ResponseTooLarge
 from federation.telemetry.tracing import inject_trace_context, note_subgraph_status
@@ -107,8 +106,9 @@ class SubgraphRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     #: the plan fetches this request serves: one, or several when entity fetches are batched
     plan_nodes: tuple[FetchNode | FlattenNode, ...] = ()
-    #: a query (may be retried or shared), not a mutation; None: read it from the text
-    idempotent: bool | None = None
+    #: a query, which may be retried or shared; the executor knows it from the plan (a fetch's
+    #: kind), so nothing reads the text. Off unless said: a mutation must never run twice.
+    idempotent: bool = False
 
 
 class Fetcher(Protocol):
@@ -243,9 +243,6 @@ class HttpFetcher:
         request_headers["accept"] = _ACCEPT
         inject_trace_context(request_headers)
         idempotent = request.idempotent
-        if idempotent is None:  # a request built by hand: its first keyword decides
-            query = body.get("query")
-            idempotent = isinstance(query, str) and is_idempotent(query)
         payload = orjson.dumps(body)
 
         async def call() -> dict[str, Any]:

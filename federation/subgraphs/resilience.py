@@ -6,7 +6,6 @@ These are small, clock-injectable pieces that `HttpFetcher` puts together per su
   cool-down, letting a few trial calls decide between closed and open again;
 - `RetryBudget`: retries may add at most a fraction of the traffic, so retrying cannot turn a
   struggling subgraph into a dead one;
-- `is_idempotent`: only queries are retried or shared, never mutations;
 - `InflightDeduper`: identical subgraph queries in flight at once share one fetch.
 """
 
@@ -16,11 +15,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal, TypeVar
-
-from graphql import GraphQLSyntaxError, Source, TokenKind
-from graphql.language import Lexer
 
 __all__ = [
     "BreakerState",
@@ -28,7 +23,6 @@ __all__ = [
     "InflightDeduper",
     "Resilience",
     "RetryBudget",
-    "is_idempotent",
 ]
 
 T = TypeVar("T")
@@ -165,22 +159,6 @@ class RetryBudget:
             return False
         self._balance -= 1
         return True
-
-
-@lru_cache(maxsize=4096)
-def is_idempotent(query: str) -> bool:
-    """Whether a subgraph operation may be retried or shared: a query, not a mutation.
-
-    The planner sends one operation per fetch, so its first keyword decides. Anything we
-    cannot read counts as not idempotent, the safe side. Cached: plans repeat their texts.
-    """
-    try:
-        token = Lexer(Source(query)).advance()
-    except GraphQLSyntaxError:
-        return False
-    if token.kind is TokenKind.BRACE_L:
-        return True  # the query shorthand
-    return token.kind is TokenKind.NAME and token.value == "query"
 
 
 class InflightDeduper:

@@ -9,16 +9,30 @@ from federation.execution.merge import (
     collect_targets,
     copy_json,
     deep_merge,
-    flat_requires,
-    project,
     project_flat,
     rename_outputs,
     subtype_predicate,
 )
-from federation.planning.plan import InputField, InputFragment, OutputRename
+from federation.execution.merge import project as project_with
+from federation.planning.plan import (
+    InputField,
+    InputFragment,
+    InputSelection,
+    OutputRename,
+    flat_inputs,
+    fragment_conditions,
+)
+from federation.types import Representation
 
 POSSIBLE_TYPES = {"Media": frozenset({"Book", "Movie"}), "Node": frozenset({"Book", "User"})}
 IS_SUBTYPE = subtype_predicate(POSSIBLE_TYPES)
+
+
+def project(
+    obj: dict[str, Any], requires: tuple[InputSelection, ...], is_subtype: Any
+) -> Representation | None:
+    """`project` with the entity types a FetchNode derives from these requires."""
+    return project_with(obj, requires, is_subtype, fragment_conditions(requires))
 
 
 def field(name: str, *selections: InputField | InputFragment, key: str | None = None) -> InputField:
@@ -203,7 +217,7 @@ FLAT_REQUIRES = (
     ],
 )
 def test_project_flat_gives_what_project_gives(obj: dict[str, Any]) -> None:
-    flat = flat_requires(FLAT_REQUIRES)
+    flat = flat_inputs(FLAT_REQUIRES)
     assert flat == (
         "Media",
         (("__typename", "__typename"), ("id", "id"), ("rating", "_rating_alias")),
@@ -211,11 +225,11 @@ def test_project_flat_gives_what_project_gives(obj: dict[str, Any]) -> None:
     assert project_flat(obj, flat, IS_SUBTYPE) == project(obj, FLAT_REQUIRES, IS_SUBTYPE)
 
 
-def test_flat_requires_is_none_for_nested_or_several_fragments() -> None:
+def test_flat_inputs_is_none_for_nested_or_several_fragments() -> None:
     nested = (InputFragment("Book", (InputField("owner", "owner", (InputField("id", "id"),)),)),)
     two = (InputFragment("Book", (InputField("id", "id"),)), InputFragment("Movie", ()))
-    assert flat_requires(nested) is None
-    assert flat_requires(two) is None
+    assert flat_inputs(nested) is None
+    assert flat_inputs(two) is None
 
 
 def test_representation_identity_keeps_json_types_apart() -> None:

@@ -12,7 +12,6 @@ from federation.subgraphs.resilience import (
     InflightDeduper,
     Resilience,
     RetryBudget,
-    is_idempotent,
 )
 
 
@@ -60,22 +59,6 @@ def test_resilience_rejects_nonsense_settings() -> None:
         Resilience(failure_threshold=0)
     with pytest.raises(ValueError):
         Resilience(max_retries=-1)
-
-
-@pytest.mark.parametrize(
-    ("query", "idempotent"),
-    [
-        ("{ a }", True),
-        ("query Q { a }", True),
-        ("  # comment\n query($representations: [_Any!]!) { _entities { __typename } }", True),
-        ("mutation { bump }", False),
-        ("mutation M__sick__0 { bump }", False),
-        ("subscription { s }", False),
-        ('"unterminated', False),
-    ],
-)
-def test_is_idempotent_only_queries(query: str, idempotent: bool) -> None:
-    assert is_idempotent(query) is idempotent
 
 
 async def test_inflight_deduper_shares_and_forgets() -> None:
