@@ -1,15 +1,19 @@
 """The `/graphql` endpoint: GraphQL over HTTP in front of the engine.
 
 One request goes: GraphiQL for a browser → negotiate the response type → read and check the
-parameters → resolve a persisted operation → prepare (cached) for the GET-mutation and
-introspection rules → execute → mask, strip suggestions, add the plan → status per media type.
+parameters → resolve a persisted operation → `Engine.prepare`, once (cached), whose prepared
+operation the GET-mutation and introspection rules check → `Engine.execute` of that prepared
+operation → `_respond`: the status per media type, then mask, strip suggestions, add the plan.
+
+The engine answers unmasked and knows nothing of HTTP; `_respond` is the one place that
+decides what a client sees and with which status, for every answer, a crash included.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,7 +32,7 @@ from edge.http import (
 )
 from edge.observability import query_plan_timings_extension
 from edge.persisted import PersistedQueries
-from edge.policy import INTERNAL_ERROR_MESSAGE, introspection_errors, mask_errors, strip_suggestions
+from edge.policy import introspection_errors, mask_errors, strip_suggestions
 from federation.engine import Engine, EngineResult
 from federation.operation import OperationError
 from federation.telemetry.tracing import note_result
@@ -38,6 +42,10 @@ __all__ = ["PLAN_HEADER", "GraphQLEndpoint"]
 logger = logging.getLogger("edgegraph.gateway")
 
 PLAN_HEADER = "x-edgegraph-include-plan"
+
+#: How a request ended, which is all the status depends on besides the media type: the engine
+#: executed it, the engine (or the edge's introspection rule) rejected it, or it crashed.
+_Outcome: TypeAlias = Literal["executed", "rejected", "crashed"]
 
 # Failures of the request itself rather than of its document: 400 whatever the media type.
 _REQUEST_ERROR_CODES = frozenset({"BAD_REQUEST", "OPERATION_RESOLUTION_FAILURE"})
@@ -78,13 +86,11 @@ class GraphQLEndpoint:
         except RequestError as error:
             return request_error_response(error, media_type)
         except Exception as exc:
-            # Anything unforeseen still answers with a GraphQL error body, never a bare 500 page.
+            # Anything unforeseen still answers with a GraphQL error body, never a bare 500 page;
+            # it is masked like every other answer.
             logger.exception("unhandled error serving a GraphQL request")
-            message = INTERNAL_ERROR_MESSAGE if graphql.mask_errors else f"{exc!r}"
-            body = {
-                "errors": [{"message": message, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]
-            }
-            return graphql_response(body, 500, media_type)
+            crash = {"message": f"{exc!r}", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+            return self._respond({"errors": [crash]}, media_type, outcome="crashed")
 
     async def _serve(self, request: Request, media_type: str) -> Response:
         engine = self.engine()
@@ -94,7 +100,7 @@ class GraphQLEndpoint:
         try:
             prepared = engine.prepare(resolved.query, params.operation_name)
         except OperationError as error:
-            return self._respond({"errors": error.formatted}, error.status, media_type)
+            return self._respond({"errors": error.formatted}, media_type, outcome="rejected")
         if params.method != "POST" and prepared.operation_type == "mutation":
             raise RequestError(
                 405, "Mutations are only allowed over POST", "METHOD_NOT_ALLOWED",
@@ -104,7 +110,7 @@ class GraphQLEndpoint:
             schema = engine.supergraph.api_schema
             refused = introspection_errors(schema, prepared.document, resolved.query)
             if refused:
-                return self._respond({"errors": refused}, 400, media_type)
+                return self._respond({"errors": refused}, media_type, outcome="rejected")
         if resolved.register is not None:
             self.persisted.register(resolved.register, resolved.query)
         # Prepared once, above: the engine runs what the edge checked.
@@ -116,21 +122,23 @@ class GraphQLEndpoint:
         )
         return self._respond(
             result.body,
-            400 if result.rejected else 200,
             media_type,
+            outcome="rejected" if result.rejected else "executed",
             plan=_plan(result) if wants_plan else None,
         )
 
     def _respond(
         self,
         body: Mapping[str, Any],
-        status: int,
         media_type: str,
         *,
+        outcome: _Outcome,
         plan: str | None = None,
     ) -> Response:
+        """The one way out: the status, then what the client may see of `body`."""
         graphql = self.config.graphql
         note_result(body)  # before masking: the access log keeps what clients no longer see
+        status = _status(body, outcome, media_type)
         out = dict(body)
         if not graphql.introspection:
             out = strip_suggestions(out)
@@ -140,21 +148,26 @@ class GraphQLEndpoint:
             out["extensions"] = {
                 **out.get("extensions", {}), "queryPlan": plan, **query_plan_timings_extension()
             }  # fmt: skip
-        return graphql_response(out, _status(out, status, media_type), media_type)
+        return graphql_response(out, status, media_type)
 
 
 def _plan(result: EngineResult) -> str | None:
     return str(result.plan) if result.plan is not None else None
 
 
-def _status(body: Mapping[str, Any], status: int, media_type: str) -> int:
-    """The GraphQL-over-HTTP status: with application/json a document that fails is still 200.
+def _status(body: Mapping[str, Any], outcome: _Outcome, media_type: str) -> int:
+    """The GraphQL-over-HTTP status of an answer (decided from the unmasked body).
 
-    With graphql-response+json the engine's status stands (400 for a failed document).
-    Unknown operation names and malformed parameters stay 400 for either type.
+    An executed operation is 200, whatever its errors; a crash is 500. A request the engine
+    rejected (its document, its variables) is 400 with graphql-response+json, and 200 with
+    application/json, except unknown operation names and malformed parameters: 400 for both.
     """
-    if media_type != JSON or status != 400 or "data" in body:
-        return status
+    if outcome == "executed":
+        return 200
+    if outcome == "crashed":
+        return 500
+    if media_type != JSON:
+        return 400
     codes = {
         (error.get("extensions") or {}).get("code")
         for error in body.get("errors", [])

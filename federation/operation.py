@@ -77,13 +77,12 @@ class PreparedOperation:
 class OperationError(Exception):
     """A client-facing failure before planning: syntax, validation, operation choice, variables.
 
-    `errors` are GraphQLErrors with locations and an `extensions.code`; `status` is the HTTP
-    status to answer with (400: the request itself is wrong).
+    `errors` are GraphQLErrors with locations and an `extensions.code`. What HTTP status that
+    becomes is the edge's decision (edge/endpoint.py), made once, with the media type.
     """
 
-    def __init__(self, errors: Iterable[GraphQLError], status: int = 400) -> None:
+    def __init__(self, errors: Iterable[GraphQLError]) -> None:
         self.errors = list(errors)
-        self.status = status
         super().__init__("; ".join(error.message for error in self.errors))
 
     @property
@@ -161,7 +160,7 @@ def prepare_operation(
     max_tokens: int | None = None,
     limits: Limits | None = None,
 ) -> PreparedOperation:
-    """Parse, validate and select the operation to run; raises OperationError (status 400).
+    """Parse, validate and select the operation to run; raises OperationError.
 
     With `limits`, the cheap checks run first: on tokens before parsing, then on the parsed
     selections before validation, whose cost grows faster than the document.

@@ -10,7 +10,7 @@ import pytest
 from strawberry.asgi import GraphQL
 
 from federation.engine import Engine
-from federation.subgraphs.fetcher import HttpFetcher
+from federation.subgraphs.fetcher import HttpFetcher, SubgraphFetchError, SubgraphRequest
 from federation.supergraph.model import load_supergraph
 from gateway import create_app
 from tests.fixtures.federation import cases as fixture_cases
@@ -71,3 +71,55 @@ async def test_fetch_pipeline_is_assembled_once_in_create_app() -> None:
         assert chain == ["ObservedFetcher", "PropagatingFetcher", "HttpFetcher"]
         with pytest.raises(AttributeError):
             setattr(engine, "fetcher", head)  # noqa: B010 - the attribute is read-only
+
+
+class _Unreachable:
+    """Every subgraph refuses, with a detail production must not show."""
+
+    async def fetch(self, request: SubgraphRequest) -> dict[str, Any]:
+        raise SubgraphFetchError(
+            request.service_name, "SUBGRAPH_UNREACHABLE", "connection refused to 10.0.0.7"
+        )
+
+
+async def _post_crashing(dev: bool, monkeypatch: pytest.MonkeyPatch) -> httpx.Response:
+    async def crash(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("secret detail at 10.0.0.7")
+
+    monkeypatch.setattr(Engine, "execute", crash)
+    supergraph = load_supergraph(fixture_cases.supergraph_sdl("entity_join"))
+    app = create_app(supergraph, fetcher=_Unreachable(), dev=dev)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as gw,
+    ):
+        return await gw.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"accept": "application/graphql-response+json"},
+        )
+
+
+async def test_a_crash_goes_out_the_one_way_out_masked_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    production = await _post_crashing(False, monkeypatch)
+    assert production.status_code == 500
+    masked = {"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+    assert production.json() == {"errors": [masked]}
+    dev = await _post_crashing(True, monkeypatch)
+    assert dev.status_code == 500
+    assert "secret detail" in dev.json()["errors"][0]["message"]
+
+
+async def test_engine_answers_unmasked_and_leaves_the_status_to_the_edge() -> None:
+    supergraph = load_supergraph(fixture_cases.supergraph_sdl("entity_join"))
+    engine = Engine(supergraph, _Unreachable())
+    case = fixture_cases.load_cases("entity_join")[0]
+    result = await engine.run(case.document, case.operation_name, case.variables)
+    messages = {error["message"] for error in result.body["errors"]}
+    assert "Internal server error" not in messages and not result.rejected
+    assert "connection refused to 10.0.0.7" in messages
+    refused = await engine.run("{ nope }")
+    assert refused.rejected
+    assert refused.body["errors"][0]["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
