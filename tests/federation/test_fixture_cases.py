@@ -23,6 +23,7 @@ from federation.execution.merge import NULL_ENTITY
 from federation.execution.shaping import shape_response
 from federation.subgraphs.fetcher import HttpFetcher
 from federation.supergraph.model import load_supergraph
+from tests.federation.fetch_validation import assert_fetches_valid
 from tests.fixtures.federation import cases as fixture_cases
 from tests.fixtures.federation import recompose
 from tests.peers_support import compose_with_hive
@@ -116,6 +117,8 @@ async def test_fixture_case_matches_expected_answer(
         urls = {name: graph.url for name, graph in supergraph.graphs.items()}
         engine = Engine(supergraph, HttpFetcher(urls, client=client), batch_entities=batch)
         result = await engine.run(case.document, case.operation_name, case.variables)
+    if result.plan is not None:
+        assert_fetches_valid(supergraph, result.plan)
     body = result.body
     # No silent nulls: every null came from a subgraph or comes with an error.
     silent = _silent_nulls(
