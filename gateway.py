@@ -52,9 +52,9 @@ from federation.engine import Engine
 from federation.errors import SupergraphError
 from federation.limits import Limits
 from federation.subgraphs.fetcher import Fetcher, HttpFetcher
-from federation.subgraphs.resilience import Resilience
+from federation.subgraphs.resilience import Resilience, ResilientFetcher, SubgraphGuards
 from federation.supergraph.model import Supergraph, load_supergraph
-from federation.telemetry.instrument import HealthProbe, ObservedFetcher, watch_engine
+from federation.telemetry.instrument import HealthProbe, ObservedFetcher
 from federation.telemetry.tracing import Telemetry
 
 __all__ = ["create_app", "main"]
@@ -119,6 +119,10 @@ def create_app(
     header_rules = HeaderRules(config.headers)
     # Without one passed in, telemetry follows [telemetry], then the OTEL_* environment.
     observed = telemetry or Telemetry(config=telemetry_config(config))
+    # Each subgraph's breaker, retry budget and in-flight fetches, by name: built once, so they
+    # outlive supergraph reloads; on-call reads the breakers here.
+    guards = SubgraphGuards(resilience)
+    observed.breaker_states = lambda: guards.breaker_states(sorted(_served().graphs))
     probes: dict[str, HealthProbe] = {}
 
     @contextlib.asynccontextmanager
@@ -130,23 +134,24 @@ def create_app(
                 timeouts=timeouts,
                 max_response_bytes=config.subgraphs.max_response_bytes,
                 max_response_depth=config.subgraphs.max_response_depth,
-                resilience=resilience,
             )
             if fetcher is None
             else None
         )
 
         def build(served: Supergraph) -> Engine:
-            # A reloaded supergraph may move subgraphs: same client and breakers, new URLs.
-            active = own.with_urls(_urls(served)) if own is not None else fetcher
-            if active is None:  # unreachable: `own` exists exactly when no fetcher was given
+            # The fetch pipeline, assembled here and nowhere else, in order: observe (spans,
+            # metrics, timings) → propagate the client's headers by the rules → resilience
+            # (breakers, retries, in-flight sharing) → HTTP, or the fetcher passed in (tests).
+            # A reloaded supergraph may move subgraphs: new URLs, the same client and guards.
+            transport = own.with_urls(_urls(served)) if own is not None else fetcher
+            if transport is None:  # unreachable: `own` exists exactly when no fetcher was given
                 raise RuntimeError("no fetcher")
-            # The fetch pipeline, in order: observe (spans, metrics, timings) → propagate the
-            # client's headers by the rules → resilience and HTTP (the subgraph fetcher).
-            pipeline = ObservedFetcher(PropagatingFetcher(active, header_rules), observed)
-            return Engine(
+            resilient = ResilientFetcher(transport, guards, timeout=timeout, timeouts=timeouts)
+            propagating = PropagatingFetcher(resilient, header_rules)
+            engine = Engine(
                 served,
-                pipeline,
+                ObservedFetcher(propagating, observed),
                 operation_cache_size=config.graphql.operation_cache_size,
                 plan_cache_size=config.graphql.plan_cache_size,
                 limits=limits,
@@ -155,9 +160,12 @@ def create_app(
                     name for name in served.graphs if config.subgraphs.batches(name)
                 ),
             )
+            # Probes are no client fetches: they skip the observing head.
+            probes["health"] = HealthProbe(propagating, observed)
+            return engine
 
         def publish(engine: Engine) -> None:
-            probes["health"] = watch_engine(engine, observed)
+            observed.watch_plan_cache(engine.plans)
             state["engine"] = engine  # one assignment: a request sees the old or the new
 
         publish(build(supergraph))
@@ -184,9 +192,11 @@ def create_app(
         urls.update(subgraph_urls or {})
         return urls
 
+    def _served() -> Supergraph:
+        return state["engine"].supergraph if "engine" in state else supergraph
+
     async def health(_request: Request) -> Response:
-        served = state["engine"].supergraph if "engine" in state else supergraph
-        return JSONResponse({"status": "ok", "subgraphs": sorted(served.graphs)})
+        return JSONResponse({"status": "ok", "subgraphs": sorted(_served().graphs)})
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),

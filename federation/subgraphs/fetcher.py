@@ -1,17 +1,17 @@
 """Reaching subgraphs through one interface: `Fetcher`, with `HttpFetcher` for production and tests.
 
 Tests point an `HttpFetcher` at real in-process apps through `httpx.ASGITransport`, so the same
-code path (encoding, status handling, body validation) runs everywhere. Resilience (breakers,
-retries, dedupe) comes from `federation.subgraphs.resilience`.
+code path (encoding, status handling, body validation) runs everywhere. `HttpFetcher` is the last
+stage of the fetch pipeline (observe → propagate headers → resilience → HTTP) and makes one
+attempt per call; breakers, retries and dedupe are the stage above it
+(`federation.subgraphs.resilience.ResilientFetcher`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
-import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias
 
@@ -19,14 +19,7 @@ import httpx
 import orjson
 
 from federation.errors import FederationError
-from federation.execution.merge import copy_json
 from federation.planning.plan import FetchNode, FlattenNode
-from federation.subgraphs.resilience import (
-    CircuitBreaker,
-    InflightDeduper,
-    Resilience,
-    RetryBudget,
-)
 from federation.subgraphs.transport import PoolTransport, ResponseTooLarge
 from federation.telemetry.tracing import inject_trace_context, note_subgraph_status
 
@@ -81,7 +74,7 @@ class SubgraphFetchError(FederationError):
     """A subgraph could not be reached or did not answer with a GraphQL response.
 
     `retryable` marks failures that another attempt may not repeat (a refused connection, a
-    502/503/504); the fetcher retries those for queries only.
+    502/503/504); the resilience stage retries those for queries only.
     """
 
     def __init__(
@@ -97,7 +90,7 @@ class SubgraphFetchError(FederationError):
 @dataclass(frozen=True, slots=True)
 class SubgraphRequest:
     """One request to one subgraph, as it goes down the fetch pipeline (observe → propagate
-    headers → resilience and HTTP). Each stage reads what it needs here; none parses `body`.
+    headers → resilience → HTTP). Each stage reads what it needs here; none parses `body`.
     """
 
     service_name: str
@@ -120,17 +113,15 @@ class Fetcher(Protocol):
 
 
 class HttpFetcher:
-    """Posts GraphQL over HTTP with one shared, pooled `httpx.AsyncClient`.
+    """Posts GraphQL over HTTP with one shared, pooled `httpx.AsyncClient`: one attempt per call.
 
     `urls` maps service names to endpoints. Pass `client` to share a client (or to route to
     in-process apps); otherwise one is built and closed by `aclose()`. `timeout` (or the
-    subgraph's entry in `timeouts`) bounds each fetch as a whole, retries included, not only
-    each socket operation, so a slowly dripping body cannot hold a request past it.
+    subgraph's entry in `timeouts`) bounds each attempt as a whole, not only each socket
+    operation, so a slowly dripping body cannot hold a request past it.
 
     Answers are read as a stream and refused past `max_response_bytes` (decompressed) or past
-    `max_response_depth` levels of JSON nesting. `resilience` sets each subgraph's circuit
-    breaker, retries of queries within a budget, and in-flight dedupe; redirects are never
-    followed.
+    `max_response_depth` levels of JSON nesting; redirects are never followed.
     """
 
     def __init__(
@@ -142,8 +133,6 @@ class HttpFetcher:
         timeouts: Mapping[str, float] | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_response_depth: int = DEFAULT_MAX_RESPONSE_DEPTH,
-        resilience: Resilience | None = None,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if timeout <= 0 or any(value <= 0 for value in (timeouts or {}).values()):
             raise ValueError("timeout must be positive")
@@ -154,8 +143,6 @@ class HttpFetcher:
         self._timeouts = dict(timeouts or {})
         self.max_response_bytes = max_response_bytes
         self.max_response_depth = max_response_depth
-        self.resilience = resilience if resilience is not None else Resilience()
-        self._clock = clock
         self._owns_client = client is None
         transport: PoolTransport | None = None
         if client is None:
@@ -172,15 +159,10 @@ class HttpFetcher:
         # member). Proxies from the environment are the client's business, so then it is used.
         proxied = any(scheme != "no" for scheme in urllib.request.getproxies())
         self._direct = transport if transport is not None and not proxied else None
-        # Per subgraph name, so they outlive a supergraph reload (see `with_urls`).
-        self._breakers: dict[str, CircuitBreaker] = {}
-        self._budgets: dict[str, RetryBudget] = {}
-        self._inflight = InflightDeduper()
 
     def with_urls(self, urls: Mapping[str, str]) -> HttpFetcher:
-        """A fetcher for a new set of subgraph URLs that shares this one's client, breakers,
-        retry budgets and in-flight fetches (a reloaded supergraph keeps their state).
-        The client stays owned by this fetcher."""
+        """A fetcher for a new set of subgraph URLs that shares this one's client (a reloaded
+        supergraph keeps its connections). The client stays owned by this fetcher."""
         clone = HttpFetcher(
             urls,
             client=self._client,
@@ -188,12 +170,7 @@ class HttpFetcher:
             timeouts=self._timeouts,
             max_response_bytes=self.max_response_bytes,
             max_response_depth=self.max_response_depth,
-            resilience=self.resilience,
-            clock=self._clock,
         )
-        clone._breakers = self._breakers
-        clone._budgets = self._budgets
-        clone._inflight = self._inflight
         clone._direct = self._direct
         return clone
 
@@ -202,124 +179,37 @@ class HttpFetcher:
         if self._owns_client:
             await self._client.aclose()
 
-    def breaker(self, service_name: str) -> CircuitBreaker | None:
-        """The subgraph's circuit breaker (None when breakers are off)."""
-        threshold = self.resilience.failure_threshold
-        if threshold is None:
-            return None
-        breaker = self._breakers.get(service_name)
-        if breaker is None:
-            breaker = self._breakers[service_name] = CircuitBreaker(
-                failure_threshold=threshold,
-                reset_timeout=self.resilience.reset_timeout,
-                half_open_calls=self.resilience.half_open_calls,
-                clock=self._clock,
-            )
-        return breaker
-
     def timeout_for(self, service_name: str) -> float:
-        """Seconds a whole fetch to this subgraph may take."""
+        """Seconds one attempt at this subgraph may take."""
         return self._timeouts.get(service_name, self._timeout)
-
-    @property
-    def shared_fetches(self) -> int:
-        """Fetches answered by sharing an identical one already in flight."""
-        return self._inflight.shared
 
     async def fetch(self, request: SubgraphRequest) -> dict[str, Any]:
         """Send the request's body to its subgraph and return the GraphQL response."""
-        service_name, body, headers = request.service_name, request.body, request.headers
+        service_name = request.service_name
         url = self._urls.get(service_name)
         if url is None:
             raise SubgraphFetchError(
                 service_name, "SUBGRAPH_UNREACHABLE", f'Unknown subgraph "{service_name}".'
             )
-        request_headers = {
+        headers = {
             name: value
-            for name, value in (headers or {}).items()
+            for name, value in request.headers.items()
             if name.lower() not in _NOT_FORWARDED
         }
-        request_headers["content-type"] = "application/json"
-        request_headers["accept"] = _ACCEPT
-        inject_trace_context(request_headers)
-        idempotent = request.idempotent
-        payload = orjson.dumps(body)
-
-        async def call() -> dict[str, Any]:
-            return await self._guarded(service_name, url, payload, request_headers, idempotent)
-
-        if not (idempotent and self.resilience.dedupe):
-            return await call()
-        # The forwarded headers are part of the key: two members' identical queries differ.
-        key = (service_name, payload, tuple(sorted(request_headers.items())))
-        response, shared = await self._inflight.run(key, call)
-        # Callers merge into (and so mutate) what they get: each sharer gets its own copy.
-        return copy_json(response) if shared else response
-
-    async def _guarded(
-        self,
-        service_name: str,
-        url: str,
-        payload: bytes,
-        headers: Mapping[str, str],
-        retry: bool,
-    ) -> dict[str, Any]:
-        """One fetch through the breaker, retried (queries only) within budget and deadline."""
-        breaker = self.breaker(service_name)
-        if breaker is not None and not breaker.allow():
-            raise SubgraphFetchError(
-                service_name,
-                "SUBGRAPH_CIRCUIT_OPEN",
-                f'Subgraph "{service_name}" is failing; calls to it are suspended for '
-                f"{breaker.retry_after():.1f}s.",
-            )
-        budget = self._budgets.get(service_name)
-        if budget is None:
-            budget = self._budgets[service_name] = RetryBudget(
-                ratio=self.resilience.retry_ratio, reserve=self.resilience.retry_reserve
-            )
-        budget.deposit()
+        headers["content-type"] = "application/json"
+        headers["accept"] = _ACCEPT
+        inject_trace_context(headers)
+        payload = orjson.dumps(request.body)
         timeout = self.timeout_for(service_name)
         try:
             async with asyncio.timeout(timeout):
-                attempt = 0
-                while True:
-                    try:
-                        response = await self._attempt(service_name, url, payload, headers, timeout)
-                        break
-                    except SubgraphFetchError as error:
-                        if not (
-                            retry
-                            and error.retryable
-                            and attempt < self.resilience.max_retries
-                            and budget.withdraw()
-                        ):
-                            raise
-                    # Jittered, so that retries from many requests do not arrive in lockstep.
-                    delay = self.resilience.retry_backoff * 2**attempt
-                    await asyncio.sleep(delay * (0.5 + random.random()))
-                    attempt += 1
+                return await self._attempt(service_name, url, payload, headers, timeout)
         except TimeoutError as exc:
-            if breaker is not None:
-                breaker.record_failure()
             raise SubgraphFetchError(
                 service_name,
                 "SUBGRAPH_TIMEOUT",
                 f'Subgraph "{service_name}" did not answer within {timeout:g}s.',
             ) from exc
-        except SubgraphFetchError:
-            if breaker is not None:
-                breaker.record_failure()
-            raise
-        except BaseException:
-            # Cancelled (the client went away): no verdict on the subgraph, but a half-open
-            # trial slot must not stay taken.
-            if breaker is not None and breaker.state == "half_open":
-                breaker.record_failure()
-            raise
-        if breaker is not None:
-            breaker.record_success()
-        return response
 
     async def _attempt(
         self,

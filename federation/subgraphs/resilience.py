@@ -1,28 +1,41 @@
 """Keeping a sick subgraph from making the gateway sick: breakers, retries, in-flight dedupe.
 
-These are small, clock-injectable pieces that `HttpFetcher` puts together per subgraph:
+`ResilientFetcher` is the resilience stage of the fetch pipeline (observe → propagate headers
+→ resilience → HTTP). It puts together small, clock-injectable pieces, kept per subgraph by a
+`SubgraphGuards` that outlives supergraph reloads:
 
 - `CircuitBreaker`: closed → open after repeated failures (fail fast) → half-open after a
   cool-down, letting a few trial calls decide between closed and open again;
 - `RetryBudget`: retries may add at most a fraction of the traffic, so retrying cannot turn a
   struggling subgraph into a dead one;
 - `InflightDeduper`: identical subgraph queries in flight at once share one fetch.
+
+Only queries are retried or shared, never mutations: the request says which it is
+(`SubgraphRequest.idempotent`, from the plan), so nothing here reads the operation text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
+
+import orjson
+
+from federation.execution.merge import copy_json
+from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError, SubgraphRequest
 
 __all__ = [
     "BreakerState",
     "CircuitBreaker",
     "InflightDeduper",
     "Resilience",
+    "ResilientFetcher",
     "RetryBudget",
+    "SubgraphGuards",
 ]
 
 T = TypeVar("T")
@@ -32,7 +45,7 @@ Clock = Callable[[], float]
 
 @dataclass(frozen=True, slots=True)
 class Resilience:
-    """How `HttpFetcher` treats every subgraph; each part can be switched off."""
+    """How the resilience stage treats every subgraph; each part can be switched off."""
 
     #: consecutive failures that open a subgraph's breaker (None: no breaker)
     failure_threshold: int | None = 5
@@ -209,3 +222,157 @@ class _Inflight:
 
 async def _awaited(call: Callable[[], Awaitable[T]]) -> T:
     return await call()
+
+
+class SubgraphGuards:
+    """Per subgraph name: its circuit breaker and retry budget, and the fetches in flight.
+
+    Built once with the app and shared by the resilience stage of every engine it builds, so
+    a reloaded supergraph keeps each subgraph's state.
+    """
+
+    def __init__(self, policy: Resilience | None = None, *, clock: Clock = time.monotonic) -> None:
+        self.policy = policy if policy is not None else Resilience()
+        self._clock = clock
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._budgets: dict[str, RetryBudget] = {}
+        self.inflight = InflightDeduper()
+
+    def breaker(self, service_name: str) -> CircuitBreaker | None:
+        """The subgraph's circuit breaker (None when breakers are off)."""
+        threshold = self.policy.failure_threshold
+        if threshold is None:
+            return None
+        breaker = self._breakers.get(service_name)
+        if breaker is None:
+            breaker = self._breakers[service_name] = CircuitBreaker(
+                failure_threshold=threshold,
+                reset_timeout=self.policy.reset_timeout,
+                half_open_calls=self.policy.half_open_calls,
+                clock=self._clock,
+            )
+        return breaker
+
+    def budget(self, service_name: str) -> RetryBudget:
+        """The subgraph's retry budget."""
+        budget = self._budgets.get(service_name)
+        if budget is None:
+            budget = self._budgets[service_name] = RetryBudget(
+                ratio=self.policy.retry_ratio, reserve=self.policy.retry_reserve
+            )
+        return budget
+
+    def breaker_states(self, subgraphs: list[str]) -> dict[str, str]:
+        """Each named subgraph's breaker state (none when breakers are off), for on-call."""
+        states: dict[str, str] = {}
+        for name in subgraphs:
+            breaker = self.breaker(name)
+            if breaker is not None:
+                states[name] = breaker.state
+        return states
+
+
+class ResilientFetcher:
+    """The resilience stage: each fetch goes through its subgraph's breaker, a query is retried
+    (within the budget) after a failure another attempt may not repeat, and identical queries
+    in flight at once (same subgraph, body and headers) share one fetch. `inner` makes each
+    attempt; the subgraph's timeout (`timeout`, or its entry in `timeouts`) bounds the whole
+    fetch, retries included."""
+
+    def __init__(
+        self,
+        inner: Fetcher,
+        guards: SubgraphGuards,
+        *,
+        timeout: float = 10.0,
+        timeouts: Mapping[str, float] | None = None,
+    ) -> None:
+        if timeout <= 0 or any(value <= 0 for value in (timeouts or {}).values()):
+            raise ValueError("timeout must be positive")
+        self.inner = inner
+        self.guards = guards
+        self._timeout = timeout
+        self._timeouts = dict(timeouts or {})
+
+    def timeout_for(self, service_name: str) -> float:
+        """Seconds a whole fetch to this subgraph may take, retries included."""
+        return self._timeouts.get(service_name, self._timeout)
+
+    def breaker(self, service_name: str) -> CircuitBreaker | None:
+        """The subgraph's circuit breaker (None when breakers are off)."""
+        return self.guards.breaker(service_name)
+
+    @property
+    def shared_fetches(self) -> int:
+        """Fetches answered by sharing an identical one already in flight."""
+        return self.guards.inflight.shared
+
+    async def fetch(self, request: SubgraphRequest) -> dict[str, Any]:
+        """The subgraph's answer, through its breaker, retries and in-flight sharing."""
+        if not (request.idempotent and self.guards.policy.dedupe):
+            return await self._guarded(request)
+        # The forwarded headers are part of the key: two members' identical queries differ.
+        key = (
+            request.service_name,
+            orjson.dumps(request.body),
+            tuple(sorted(request.headers.items())),
+        )
+        response, shared = await self.guards.inflight.run(key, lambda: self._guarded(request))
+        # Callers merge into (and so mutate) what they get: each sharer gets its own copy.
+        return copy_json(response) if shared else response
+
+    async def _guarded(self, request: SubgraphRequest) -> dict[str, Any]:
+        """One fetch through the breaker, retried (queries only) within budget and deadline."""
+        service_name = request.service_name
+        policy = self.guards.policy
+        breaker = self.guards.breaker(service_name)
+        if breaker is not None and not breaker.allow():
+            raise SubgraphFetchError(
+                service_name,
+                "SUBGRAPH_CIRCUIT_OPEN",
+                f'Subgraph "{service_name}" is failing; calls to it are suspended for '
+                f"{breaker.retry_after():.1f}s.",
+            )
+        budget = self.guards.budget(service_name)
+        budget.deposit()
+        timeout = self.timeout_for(service_name)
+        try:
+            async with asyncio.timeout(timeout):
+                attempt = 0
+                while True:
+                    try:
+                        response = await self.inner.fetch(request)
+                        break
+                    except SubgraphFetchError as error:
+                        if not (
+                            request.idempotent
+                            and error.retryable
+                            and attempt < policy.max_retries
+                            and budget.withdraw()
+                        ):
+                            raise
+                    # Jittered, so that retries from many requests do not arrive in lockstep.
+                    delay = policy.retry_backoff * 2**attempt
+                    await asyncio.sleep(delay * (0.5 + random.random()))
+                    attempt += 1
+        except TimeoutError as exc:
+            if breaker is not None:
+                breaker.record_failure()
+            raise SubgraphFetchError(
+                service_name,
+                "SUBGRAPH_TIMEOUT",
+                f'Subgraph "{service_name}" did not answer within {timeout:g}s.',
+            ) from exc
+        except SubgraphFetchError:
+            if breaker is not None:
+                breaker.record_failure()
+            raise
+        except BaseException:
+            # Cancelled (the client went away): no verdict on the subgraph, but a half-open
+            # trial slot must not stay taken.
+            if breaker is not None and breaker.state == "half_open":
+                breaker.record_failure()
+            raise
+        if breaker is not None:
+            breaker.record_success()
+        return response

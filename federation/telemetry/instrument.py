@@ -1,9 +1,10 @@
-"""Instrumenting an engine: traced subgraph fetches with W3C propagation, and health probes.
+"""Observing subgraph fetches: traced fetches with W3C propagation, and health probes.
 
-`ObservedFetcher` heads the engine's fetch pipeline, which the app assembles once when it
-builds the engine, so every fetch gets a client span, a `traceparent` for the subgraph,
-metrics, a traffic-window entry and a timing for the plan-on-request extension, whatever the
-fetcher below is (HTTP, in-process, resilient). `watch_engine` reads the rest.
+`ObservedFetcher` heads the engine's fetch pipeline (observe → propagate headers → resilience
+→ HTTP), which the app assembles once when it builds the engine, so every fetch gets a client
+span, a `traceparent` for the subgraph, metrics, a traffic-window entry and a timing for the
+plan-on-request extension, whatever the stages below are. `HealthProbe` asks the stages below
+it directly, as no client fetch.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-from federation.engine import Engine
 from federation.planning.plan import ConditionNode, FetchNode, FlattenNode, PlanNode
 from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError, SubgraphRequest
 from federation.telemetry.tracing import (
@@ -40,7 +40,6 @@ __all__ = [
     "HealthProbe",
     "ObservedFetcher",
     "query_plan_timings",
-    "watch_engine",
 ]
 
 #: What a health probe asks: the cheapest query every GraphQL server answers.
@@ -147,8 +146,9 @@ class Health:
 
 
 class HealthProbe:
-    """Asks each subgraph `{ __typename }` through the raw fetcher (untraced, unmetered), at most
-    once per `ttl` seconds per subgraph, so a status page left open cannot load the subgraphs."""
+    """Asks each subgraph `{ __typename }` through the fetch pipeline below its observing head
+    (untraced, unmetered), at most once per `ttl` seconds per subgraph, so a status page left
+    open cannot load the subgraphs."""
 
     def __init__(
         self, fetcher: Fetcher, telemetry: Telemetry, *, timeout: float = 2.0, ttl: float = 5.0
@@ -186,49 +186,6 @@ class HealthProbe:
         if isinstance(data, dict) and data.get("__typename"):
             return Health("up", "ok", clock(), (clock() - started) * 1000)
         return Health("down", "SUBGRAPH_BAD_RESPONSE", clock(), (clock() - started) * 1000)
-
-
-def watch_engine(engine: Engine, telemetry: Telemetry) -> HealthProbe:
-    """Count `engine`'s plan cache, report the circuit breakers of its fetch pipeline (if it
-    keeps any), and return a health probe over the pipeline below its `ObservedFetcher` head
-    (probes are not client fetches).
-
-    The fetches themselves are traced by the `ObservedFetcher` the app puts at the head of the
-    engine's fetch pipeline when it builds the engine; nothing here swaps the engine's fetcher.
-    """
-    telemetry.watch_plan_cache(engine.plans)
-    head = engine.fetcher
-    raw = head.inner if isinstance(head, ObservedFetcher) else head
-    breakers = _breaker_source(raw)
-    if breakers is not None:
-        subgraphs = sorted(engine.supergraph.graphs)
-        telemetry.breaker_states = lambda: _breaker_states(breakers, subgraphs)
-    return HealthProbe(raw, telemetry)
-
-
-class _HasBreakers(Protocol):
-    def breaker(self, service_name: str) -> Any: ...
-
-
-def _breaker_source(fetcher: object) -> _HasBreakers | None:
-    """The fetcher that keeps circuit breakers, looking through wrappers (`inner`)."""
-    for _ in range(10):  # wrappers nest a few deep; a cycle must not hang startup
-        if callable(getattr(fetcher, "breaker", None)):
-            return cast(_HasBreakers, fetcher)
-        fetcher = getattr(fetcher, "inner", None)
-        if fetcher is None:
-            return None
-    return None
-
-
-def _breaker_states(source: _HasBreakers, subgraphs: list[str]) -> dict[str, str]:
-    states = {}
-    for name in subgraphs:
-        breaker = source.breaker(name)
-        state = getattr(breaker, "state", None)
-        if isinstance(state, str):
-            states[name] = state
-    return states
 
 
 def query_plan_timings(root: PlanNode | None, fetches: list[FetchTiming]) -> list[dict[str, Any]]:

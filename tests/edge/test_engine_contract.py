@@ -1,8 +1,11 @@
 """One contract between the edge and the engine: the edge prepares an operation once per
-request and hands the prepared operation to `Engine.execute`."""
+request and hands the prepared operation to `Engine.execute`; the engine answers unmasked and
+the edge alone masks and picks the status. One fetch pipeline, assembled in `create_app`, takes
+a typed `SubgraphRequest` down observe → propagate headers → resilience → HTTP."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import httpx
@@ -10,6 +13,7 @@ import pytest
 from strawberry.asgi import GraphQL
 
 from federation.engine import Engine
+from federation.planning.plan import FetchNode, FlattenNode
 from federation.subgraphs.fetcher import HttpFetcher, SubgraphFetchError, SubgraphRequest
 from federation.supergraph.model import load_supergraph
 from gateway import create_app
@@ -67,8 +71,13 @@ async def test_fetch_pipeline_is_assembled_once_in_create_app() -> None:
         while hasattr(head, "inner"):
             head = head.inner
             chain.append(type(head).__name__)
-        # observe → propagate headers → resilience and HTTP
-        assert chain == ["ObservedFetcher", "PropagatingFetcher", "HttpFetcher"]
+        # observe → propagate headers → resilience → HTTP
+        assert chain == [
+            "ObservedFetcher",
+            "PropagatingFetcher",
+            "ResilientFetcher",
+            "HttpFetcher",
+        ]
         with pytest.raises(AttributeError):
             setattr(engine, "fetcher", head)  # noqa: B010 - the attribute is read-only
 
@@ -123,3 +132,46 @@ async def test_engine_answers_unmasked_and_leaves_the_status_to_the_edge() -> No
     refused = await engine.run("{ nope }")
     assert refused.rejected
     assert refused.body["errors"][0]["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+
+
+async def test_a_typed_request_carrying_its_plan_fetches_reaches_the_transport() -> None:
+    supergraph = load_supergraph(fixture_cases.supergraph_sdl("entity_join"))
+    module = fixture_cases.subgraph_module("entity_join")
+    mounts: dict[str, httpx.AsyncBaseTransport] = {
+        f"http://{name}": httpx.ASGITransport(app=GraphQL(schema))
+        for name, schema in module.SUBGRAPHS.items()
+    }
+    seen: list[SubgraphRequest] = []
+    async with httpx.AsyncClient(mounts=mounts) as subgraphs:
+        urls = {name: graph.url for name, graph in supergraph.graphs.items()}
+        http = HttpFetcher(urls, client=subgraphs)
+
+        class Recording:
+            async def fetch(self, request: SubgraphRequest) -> dict[str, Any]:
+                seen.append(request)
+                return await http.fetch(request)
+
+        app = create_app(supergraph, fetcher=Recording(), dev=True)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as gw,
+        ):
+            case = fixture_cases.load_cases("entity_join")[0]
+            response = await gw.post(
+                "/graphql",
+                json={
+                    "query": case.document,
+                    "operationName": case.operation_name,
+                    "variables": case.variables,
+                },
+                headers={"x-edgegraph-include-plan": "true", "x-secret": "not propagated"},
+            )
+    assert response.status_code == 200
+    assert seen and all(request.idempotent for request in seen)
+    served = [node for request in seen for node in request.plan_nodes]
+    assert all(isinstance(node, FetchNode | FlattenNode) for node in served)
+    assert any(isinstance(node, FlattenNode) for node in served)  # an entity fetch too
+    assert len(served) == response.json()["extensions"]["queryPlan"].count("Fetch(")
+    assert all("x-secret" not in request.headers for request in seen)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        seen[0].headers = {}  # type: ignore[misc]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ from starlette.types import ASGIApp
 from edge.policy import mask_errors
 from federation.engine import Engine
 from federation.subgraphs.fetcher import HttpFetcher
-from federation.subgraphs.resilience import Resilience
+from federation.subgraphs.resilience import Resilience, ResilientFetcher, SubgraphGuards
 from federation.supergraph.model import Supergraph, load_supergraph
 
 _HEAD = """
@@ -187,7 +188,8 @@ class Rig:
     """An engine over the two loopback subgraphs."""
 
     engine: Engine
-    fetcher: HttpFetcher
+    #: the resilience stage, over HTTP
+    fetcher: ResilientFetcher
     sick: SickSubgraph
     #: mask as the edge does outside dev mode (the engine itself never masks)
     mask: bool = False
@@ -205,18 +207,19 @@ async def rig(
     mask: bool = False,
     sick: SickSubgraph | None = None,
     clock: Callable[[], float] | None = None,
-    **fetcher_options: Any,
+    timeouts: dict[str, float] | None = None,
+    **http_options: Any,
 ) -> AsyncIterator[Rig]:
-    """Both subgraphs served on loopback and an engine reaching them over HTTP."""
+    """Both subgraphs served on loopback and an engine reaching them through the resilience
+    stage over HTTP, as the app assembles them."""
     subgraph = sick or SickSubgraph()
     async with serve(fast_app()) as fast_url, serve(subgraph.app()) as sick_url:
         urls = {"fast": f"{fast_url}/graphql", "sick": f"{sick_url}/graphql"}
-        options: dict[str, Any] = dict(fetcher_options)
-        if clock is not None:
-            options["clock"] = clock
-        fetcher = HttpFetcher(urls, timeout=timeout, resilience=resilience, **options)
+        http = HttpFetcher(urls, timeout=timeout, timeouts=timeouts, **http_options)
+        guards = SubgraphGuards(resilience, clock=clock or time.monotonic)
+        fetcher = ResilientFetcher(http, guards, timeout=timeout, timeouts=timeouts)
         engine = Engine(supergraph(), fetcher)
         try:
             yield Rig(engine, fetcher, subgraph, mask)
         finally:
-            await fetcher.aclose()
+            await http.aclose()
