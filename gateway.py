@@ -84,7 +84,8 @@ def create_app(
     reload_interval: float | None = None,
 ) -> Starlette:
     """The gateway app. Without a fetcher it reaches subgraphs over HTTP at the supergraph URLs
-    (or at `subgraph_urls`, which override them by subgraph name).
+    (or at `subgraph_urls`, which override them by subgraph name); a fetcher passed in takes
+    the place of HTTP only, below the same observe, header and resilience stages.
 
     `config` holds every option (see `edge.config` and edgegraph.example.toml); `dev=True`
     applies dev mode to it. Each other keyword, when given, overrides its config option for
