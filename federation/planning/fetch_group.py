@@ -61,14 +61,28 @@ class SubField:
         self.directives = directives
         self.children = SubSelectionSet()
 
-    def to_ast(self) -> FieldNode:
-        return FieldNode(
+    def to_ast(self) -> FieldNode | InlineFragmentNode:
+        # A directive may appear once per location, but a field under nested conditional
+        # fragments inherits one `@skip`/`@include` from each: the repeats go on bare fragments.
+        own: list[DirectiveNode] = []
+        repeated: list[DirectiveNode] = []
+        for directive in self.directives:
+            names = [d.name.value for d in own]
+            (repeated if directive.name.value in names else own).append(directive)
+        node: FieldNode | InlineFragmentNode = FieldNode(
             alias=NameNode(value=self.alias) if self.alias else None,
             name=NameNode(value=self.name),
             arguments=self.arguments,
-            directives=self.directives,
+            directives=tuple(own),
             selection_set=self.children.to_ast() if self.children.items else None,
         )
+        for directive in repeated:
+            node = InlineFragmentNode(
+                type_condition=None,
+                directives=(directive,),
+                selection_set=SelectionSetNode(selections=(node,)),
+            )
+        return node
 
 
 class SubFragment:

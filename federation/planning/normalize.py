@@ -82,6 +82,10 @@ def _normalize(
             children: tuple[NSelection, ...] = ()
             if selection.selection_set is not None:
                 children = _normalize(selection.selection_set, fragments, (), seen)
+                if not _asks_anything(children):
+                    # Every subfield was skipped by a literal condition: the client still gets
+                    # an object, and a subgraph needs a selection set to send one.
+                    children = (*children, _TYPENAME)
             out.append(
                 NField(
                     response_key=(selection.alias or selection.name).value,
@@ -105,6 +109,24 @@ def _normalize(
             inner = _normalize(definition.selection_set, fragments, directives, (*seen, name))
             out.append(NFragment(definition.type_condition.name.value, inner))
     return tuple(out)
+
+
+_TYPENAME = NField(
+    response_key="__typename",
+    name="__typename",
+    alias=None,
+    arguments=(),
+    directives=(),
+    conditions=(),
+    selections=(),
+)
+
+
+def _asks_anything(selections: tuple[NSelection, ...]) -> bool:
+    return any(
+        isinstance(selection, NField) or _asks_anything(selection.selections)
+        for selection in selections
+    )
 
 
 def _kept_directives(directives: tuple[DirectiveNode, ...]) -> tuple[DirectiveNode, ...] | None:

@@ -352,3 +352,42 @@ def test_planner_client_alias_on_second_key_gets_internal_alias() -> None:
   },
 }"""
     assert plan == expected
+
+
+def test_planner_field_whose_subfields_are_all_skipped_asks_for_typename() -> None:
+    # `topProducts` with no selection set would fail the subgraph's validation.
+    plan = plan_query("entity_join", "{ topProducts { name @skip(if: true) } }")
+    expected = """QueryPlan {
+  Fetch(service: "products") {
+    {
+      topProducts {
+        __typename
+      }
+    }
+  },
+}"""
+    assert plan == expected
+
+
+def test_planner_repeated_condition_from_nested_fragments_goes_on_a_bare_fragment() -> None:
+    # Both conditions reach `name`; one field may carry `@skip` only once.
+    plan = plan_query(
+        "entity_join",
+        """
+        query ($a: Boolean!, $b: Boolean!) {
+          topProducts { ... @skip(if: $a) { ... @skip(if: $b) { name } } }
+        }
+        """,
+    )
+    expected = """QueryPlan {
+  Fetch(service: "products") {
+    {
+      topProducts {
+        ... @skip(if: $b) {
+          name @skip(if: $a)
+        }
+      }
+    }
+  },
+}"""
+    assert plan == expected
