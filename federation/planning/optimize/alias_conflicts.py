@@ -44,15 +44,30 @@ def _walk(
     path: tuple[str, ...],
     renames: list[OutputRename],
 ) -> None:
-    # Every field of this selection, with the type condition it sits under (None: the
-    # selection's own type), and the type it has in this subgraph.
+    _walk_merged(supergraph, graph, [(selection, type_name)], path, renames)
+
+
+def _walk_merged(
+    supergraph: Supergraph,
+    graph: str,
+    branches: list[tuple[SubSelectionSet, str]],
+    path: tuple[str, ...],
+    renames: list[OutputRename],
+) -> None:
+    """Alias clashing fields among selections that meet at one response path.
+
+    Validation merges the subselections of fields that share a response key, even under
+    different parents (`... on A { f { x } } ... on B { f { x } }`): their `x`s must agree, so
+    the children of same-key fields are checked together, one level at a time.
+    """
+    # Every field at this path, with the type it sits under and its type in this subgraph.
     seen: dict[str, list[str]] = {}
-    entries: list[tuple[SubField, str | None, str]] = []
-    for condition, field in _fields(selection, None):
-        parent = condition or type_name
-        typed = _field_type(supergraph, parent, field.name, graph)
-        entries.append((field, condition, typed))
-    for field, condition, typed in entries:
+    entries: list[tuple[SubField, str, str]] = []
+    for selection, type_name in branches:
+        for condition, field in _fields(selection, None):
+            parent = condition or type_name
+            entries.append((field, parent, _field_type(supergraph, parent, field.name, graph)))
+    for field, parent, typed in entries:
         key = field.alias or field.name
         types = seen.setdefault(key, [])
         index = next(
@@ -63,13 +78,15 @@ def _walk(
             types.append(typed)
         if index > 0:
             alias = f"{key}__eg_alias_{index - 1}"
-            renames.append(OutputRename(path, condition or type_name, alias, key))
+            renames.append(OutputRename(path, parent, alias, key))
             field.alias = alias
-    for field, _condition, typed in entries:
+    children: dict[str, list[tuple[SubSelectionSet, str]]] = {}
+    for field, _parent, typed in entries:
         if field.children.items:
-            child_type = typed.strip("[]!")
             key = field.alias or field.name
-            _walk(supergraph, graph, field.children, child_type, (*path, key), renames)
+            children.setdefault(key, []).append((field.children, typed.strip("[]!")))
+    for key, nested in children.items():
+        _walk_merged(supergraph, graph, nested, (*path, key), renames)
 
 
 def _fields(selection: SubSelectionSet, condition: str | None) -> list[tuple[str | None, SubField]]:
