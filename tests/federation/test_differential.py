@@ -1,13 +1,16 @@
 """Differential check against the Rust reference planner, over every fixture set.
 
 For each fixture set, seeded random queries valid against the API schema (hypothesis-graphql,
-then a seeded pass that adds aliases, `@skip`/`@include` on variables and argument variables)
+then a seeded pass that adds aliases, `@skip`/`@include` on variables and argument variables;
+and a second draw, `differential_queries.py`, that also writes named fragments, conditions on
+fragments and selections moved under fragments on the abstract types their parent belongs to)
 run through edgegraph and through `@graphql-hive/gateway` with `@graphql-hive/router-runtime`
 (pinned in `peers/`), both in front of the same running strawberry subgraphs. The answers must
 agree: `data` deep-equal, and errors on both sides or on neither.
 
 Cases where the reference is wrong by the spec are recognised and reported, not failed: it sent
-a subgraph an invalid operation, or answered null at a non-null position. The disagreements that
+a subgraph an invalid operation, answered null at a non-null position, answered `data: null`
+with no error, or failed whole with an internal error and no data. The disagreements that
 remain are listed with their reasons in `differential_known.json` (by a hash of the query and
 its variables; an entry that starts to agree fails the test until it is dropped). Two classes of
 disagreement are allowed by rule, with their reasons:
@@ -36,9 +39,12 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FloatValueNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLInterfaceType,
     GraphQLSchema,
     GraphQLUnionType,
+    InlineFragmentNode,
     IntValueNode,
     ListValueNode,
     NameNode,
@@ -69,10 +75,12 @@ from federation.engine import Engine
 from federation.limits import Limits
 from federation.subgraphs.fetcher import HttpFetcher
 from federation.supergraph.model import load_supergraph
+from tests.federation.differential_queries import generate_queries
 from tests.fixtures.federation import cases as fixture_cases
 from tests.peers_support import run_hive_router_gateway, serve_subgraphs, with_subgraph_urls
 
 QUERIES_PER_SET = 24
+STRUCTURED_PER_SET = 12
 _NO_COST_LIMIT = Limits(max_cost=None)
 
 #: Messages of the errors edgegraph gives for a null the reference answers without any error.
@@ -109,7 +117,12 @@ def _queries(feature: str) -> tuple[tuple[str, dict[str, Any]], ...]:
         document, variables = _vary(parse(query), api, rng)
         if not validate(api, document):
             out.append((print_ast(document), variables))
-    return tuple(out)
+    # A second, differently shaped draw: named fragments, selections moved under fragments on
+    # the abstract types their parent belongs to, conditions on fragments.
+    for request in generate_queries(api, seed=f"{feature}:structured", count=STRUCTURED_PER_SET):
+        out.append((request.query, dict(request.variables)))
+    unique = {_case_id(query, variables): (query, variables) for query, variables in out}
+    return tuple(unique.values())
 
 
 def _vary(
@@ -215,17 +228,38 @@ def _reference_wrong(reference: dict[str, Any], query: str, schema: GraphQLSchem
         # A valid query over a supergraph that composes (the fixture cases plan it, checked
         # against @apollo/gateway) must not fail whole with an internal error.
         return "the reference failed with an internal error and no data"
+    if "data" in reference and reference["data"] is None and not errors:
+        return "the reference answers data: null with no error"
     for error in reference.get("errors") or ():
         message = str(error.get("message", ""))
         if "conflict because" in message or "Cannot query field" in message:
             return "the reference sent a subgraph an operation that fails its validation"
     data = reference.get("data")
-    operation = parse(query).definitions[0]
+    operation = _spreads_inlined(parse(query)).definitions[0]
     if isinstance(data, dict) and isinstance(operation, OperationDefinitionNode):
         root = schema.query_type
         if root is not None and _null_at_non_null(data, operation.selection_set, root, schema):
             return "the reference answers null at a non-null position (e.g. an item of [T!]!)"
     return None
+
+
+def _spreads_inlined(document: DocumentNode) -> DocumentNode:
+    """The document with each named fragment spread replaced by an inline fragment."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+
+    class Inline(Visitor):
+        def enter_fragment_spread(self, node: FragmentSpreadNode, *_args: Any) -> Any:
+            definition = fragments[node.name.value]
+            return InlineFragmentNode(
+                type_condition=definition.type_condition,
+                directives=node.directives,
+                selection_set=definition.selection_set,
+            )
+
+    inlined: DocumentNode = visit(document, Inline())
+    return inlined
 
 
 def _null_at_non_null(value: Any, selection_set: Any, parent: Any, schema: GraphQLSchema) -> bool:
