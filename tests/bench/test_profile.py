@@ -6,8 +6,9 @@ from bench.profile import OTHER, collapsed_stage_times
 def test_collapsed_stage_times_takes_the_innermost_stage_of_each_stack() -> None:
     lines = [
         "run (uvicorn/main.py:1);execute (/r/federation/engine.py:3);"
-        "_Shaper.complete_object (/r/federation/shaping.py:9) 5\n",
-        "run (uvicorn/main.py:1);fetch (/r/federation/fetcher.py:2);post (httpx/_x.py:7) 3\n",
+        "_Shaper.complete_object (/r/federation/execution/shaping.py:9) 5\n",
+        "run (uvicorn/main.py:1);fetch (/r/federation/subgraphs/fetcher.py:2);"
+        "post (httpx/_x.py:7) 3\n",
         "Runner.run (asyncio/runners.py:118) 2\n",
         "not a stack\n",
     ]
