@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,6 @@ import orjson
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from edge.config import (
@@ -31,18 +30,27 @@ from edge.config import (
 from edge.endpoint import GraphQLEndpoint
 from edge.graphiql import assets_installed, graphiql_static
 from edge.headers import HeaderRules, PropagatingFetcher
+from edge.logs import configure_logging
 from edge.observability import ObservabilityMiddleware, configure_access_log, metrics_route
 from edge.persisted import (
     Manifest,
     ManifestError,
     PersistedOperationsError,
     PersistedQueries,
+    check_manifests,
     load_manifests,
-    validate_manifests,
 )
 from edge.protection import ProtectionMiddleware
-from edge.reload import ComposedSource, FileSource, SupergraphReloader, SupergraphSource
-from edge.status import status_routes
+from edge.reload import (
+    ClientsSource,
+    ComposedSource,
+    FileSource,
+    ReloadHistory,
+    SupergraphReloader,
+    SupergraphSource,
+    watch_reloads,
+)
+from edge.status import health_routes, status_routes
 from federation.composition.cli import (
     add_compose_command,
     compose_or_exit,
@@ -98,7 +106,8 @@ def create_app(
 
     Protection and resilience are on by default. With `reload_source`, a new supergraph from
     it replaces the served one every `reload_interval` seconds at most (0: never); each
-    request keeps the engine it started with.
+    request keeps the engine it started with. A new supergraph must pass the start-up rule
+    for registered operations, and the clients folder is reloaded on the same interval.
     """
     config = config or GatewayConfig()
     if dev and not config.dev:
@@ -110,8 +119,17 @@ def create_app(
     if reload_interval is None:
         reload_interval = config.reload.interval
     state: dict[str, Engine] = {}
+    clients_dir = config.persisted.clients_dir
+    # The manifests as loaded from the clients folder; those served are checked against the
+    # served supergraph (the same rule at start-up and at every reload).
+    loaded: dict[str, Mapping[str, Manifest]] = {
+        "manifests": load_manifests(clients_dir) if clients_dir is not None else {}
+    }
+    fail_on_invalid = config.persisted.fail_on_invalid
     persisted = PersistedQueries(
-        _checked_manifests(supergraph, config),
+        check_manifests(
+            loaded["manifests"], supergraph.api_schema, fail_on_invalid=fail_on_invalid
+        ),
         safelist=config.persisted.safelist,
         apq=config.persisted.apq,
         apq_cache_size=config.persisted.apq_cache_size,
@@ -125,6 +143,10 @@ def create_app(
     guards = SubgraphGuards(resilience)
     observed.breaker_states = lambda: guards.breaker_states(sorted(_served().graphs))
     probes: dict[str, HealthProbe] = {}
+    history = ReloadHistory(
+        supergraph.sdl, str(reload_source) if reload_source is not None else "given at start"
+    )
+    watch_reloads(observed, history)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -140,7 +162,11 @@ def create_app(
             else None
         )
 
-        def build(served: Supergraph) -> Engine:
+        def build(served: Supergraph) -> _Serving:
+            # A reload obeys the start-up rule: raising here rejects it, the old one serves on.
+            manifests = check_manifests(
+                loaded["manifests"], served.api_schema, fail_on_invalid=fail_on_invalid
+            )
             # The fetch pipeline, assembled here and nowhere else, in order: observe (spans,
             # metrics, timings) → propagate the client's headers by the rules → resilience
             # (breakers, retries, in-flight sharing) → HTTP, or the fetcher passed in (tests).
@@ -162,18 +188,32 @@ def create_app(
                 ),
             )
             # Probes are no client fetches: they skip the observing head.
-            probes["health"] = HealthProbe(propagating, observed)
-            return engine
+            return _Serving(engine, HealthProbe(propagating, observed), manifests)
 
-        def publish(engine: Engine) -> None:
-            observed.watch_plan_cache(engine.plans)
-            state["engine"] = engine  # one assignment: a request sees the old or the new
+        def publish(serving: _Serving) -> None:
+            observed.watch_plan_cache(serving.engine.plans)
+            persisted.manifests = serving.manifests
+            probes["health"] = serving.probe
+            state["engine"] = serving.engine  # one assignment: a request sees the old or the new
+
+        def apply_clients(manifests: Mapping[str, Manifest]) -> None:
+            api_schema = state["engine"].supergraph.api_schema
+            served = check_manifests(manifests, api_schema, fail_on_invalid=fail_on_invalid)
+            loaded["manifests"] = manifests
+            persisted.manifests = served
 
         publish(build(supergraph))
         reloading = contextlib.AsyncExitStack()
-        if reload_source is not None and reload_interval > 0:
+        watch_clients = clients_dir is not None
+        if (reload_source is not None or watch_clients) and reload_interval > 0:
             reloader = SupergraphReloader(
-                reload_source, build=build, publish=publish, interval=reload_interval
+                reload_source,
+                build=build,
+                publish=publish,
+                interval=reload_interval,
+                history=history,
+                clients=ClientsSource(clients_dir) if clients_dir is not None else None,
+                apply_clients=apply_clients if watch_clients else None,
             )
             await reloading.enter_async_context(reloader.running())
         try:
@@ -196,17 +236,20 @@ def create_app(
     def _served() -> Supergraph:
         return state["engine"].supergraph if "engine" in state else supergraph
 
-    async def health(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "subgraphs": sorted(_served().graphs)})
+    def _subgraphs() -> list[str]:
+        return sorted(_served().graphs)
+
+    def _probe() -> HealthProbe | None:
+        return probes.get("health")
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
-        Route("/health", health, methods=["GET"]),
+        *health_routes(_subgraphs, _probe),
     ]
     if config.graphql.graphiql:
         routes.append(graphiql_static())
     routes.append(metrics_route(observed))
-    routes += status_routes(observed, sorted(supergraph.graphs), lambda: probes.get("health"))
+    routes += status_routes(observed, _subgraphs, _probe, history)
     middleware = [
         Middleware(ObservabilityMiddleware, telemetry=observed),
         Middleware(
@@ -220,24 +263,13 @@ def create_app(
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
-def _checked_manifests(supergraph: Supergraph, config: GatewayConfig) -> dict[str, Manifest]:
-    """The configured clients' manifests, each operation validated against the API schema."""
-    if config.persisted.clients_dir is None:
-        return {}
-    manifests = load_manifests(config.persisted.clients_dir)
-    invalid = validate_manifests(manifests, supergraph.api_schema)
-    if invalid and config.persisted.fail_on_invalid:
-        raise PersistedOperationsError(invalid)
-    for op in invalid:
-        logger.error("registered operation no longer validates, not served: %s", op)
-    dropped = {(op.client, op.id) for op in invalid}
-    return {
-        client: Manifest(
-            client,
-            {id_: op for id_, op in manifest.operations.items() if (client, id_) not in dropped},
-        )
-        for client, manifest in manifests.items()
-    }
+@dataclass(frozen=True, slots=True)
+class _Serving:
+    """What one supergraph serves with: its engine, its health probe, its checked manifests."""
+
+    engine: Engine
+    probe: HealthProbe
+    manifests: dict[str, Manifest]
 
 
 # -- command line -------------------------------------------------------------------------------
@@ -418,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     manifest.set_defaults(run=_manifest)
     args = parser.parse_args(argv)
     configure_access_log()  # one JSON line per request on stdout
+    configure_logging()  # and the gateway's own log (reloads, masked errors) beside it
     args.run(args)
 
 

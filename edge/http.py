@@ -60,17 +60,21 @@ class RequestError(Exception):
         code: str = "BAD_REQUEST",
         *,
         headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.headers = dict(headers or {})
+        #: more for the client beside the code (a hint), never replacing it
+        self.extensions = dict(extensions or {})
 
     @property
     def body(self) -> dict[str, Any]:
         """The response body: one GraphQL error with `extensions.code`."""
-        return {"errors": [{"message": self.message, "extensions": {"code": self.code}}]}
+        extensions = {**self.extensions, "code": self.code}
+        return {"errors": [{"message": self.message, "extensions": extensions}]}
 
 
 async def read_request(request: Request) -> GraphQLRequest:

@@ -20,6 +20,7 @@ or in `documentId` (the GraphQL-over-HTTP persisted documents proposal, `sha256:
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -43,6 +44,7 @@ from graphql import (
 from graphql.language import Visitor
 
 from edge.http import GraphQLRequest, RequestError
+from edge.logs import fields
 
 __all__ = [
     "CLIENT_NAME_HEADER",
@@ -55,6 +57,7 @@ __all__ = [
     "PersistedOperationsError",
     "PersistedQueries",
     "build_manifest",
+    "check_manifests",
     "load_manifests",
     "operation_id",
     "validate_manifests",
@@ -63,6 +66,8 @@ __all__ = [
 CLIENT_NAME_HEADER = "apollographql-client-name"
 CLIENT_VERSION_HEADER = "apollographql-client-version"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+logger = logging.getLogger("edgegraph.persisted")
 
 
 class ManifestError(ValueError):
@@ -203,6 +208,38 @@ def validate_manifests(
     return invalid
 
 
+def check_manifests(
+    manifests: Mapping[str, Manifest], api_schema: GraphQLSchema, *, fail_on_invalid: bool
+) -> dict[str, Manifest]:
+    """The manifests to serve against `api_schema`: the same rule at start-up and at each reload.
+
+    An operation that no longer validates raises `PersistedOperationsError` naming each client
+    and operation, unless `fail_on_invalid` is off: then it is logged loudly and left out.
+    """
+    invalid = validate_manifests(manifests, api_schema)
+    if invalid and fail_on_invalid:
+        raise PersistedOperationsError(invalid)
+    for op in invalid:
+        logger.error(
+            f"registered operation no longer validates and is not served: {op}",
+            extra=fields(
+                event="persisted_operation_dropped",
+                client=op.client,
+                operation=op.name,
+                id=op.id,
+                errors=list(op.messages),
+            ),
+        )
+    dropped = {(op.client, op.id) for op in invalid}
+    return {
+        client: Manifest(
+            client,
+            {id_: op for id_, op in manifest.operations.items() if (client, id_) not in dropped},
+        )
+        for client, manifest in manifests.items()
+    }
+
+
 class APQCache:
     """Queries registered through APQ by hash: least recently used evicted, size-bounded."""
 
@@ -282,8 +319,15 @@ class PersistedQueries:
         if cached is None:
             if not self.apq and request.document_id is None:
                 raise _apq_off()
-            # Apollo clients look for exactly this message and code, then resend with the query.
-            raise RequestError(200, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+            # Apollo clients look for exactly this message and code, then resend with the query;
+            # the hint goes beside them, in extensions.
+            hint = self._hint(headers.get(CLIENT_NAME_HEADER), requested)
+            raise RequestError(
+                200,
+                "PersistedQueryNotFound",
+                "PERSISTED_QUERY_NOT_FOUND",
+                extensions={"hint": hint} if hint else None,
+            )
         return Resolved(cached)
 
     def register(self, sha256: str, query: str) -> None:
@@ -322,6 +366,21 @@ class PersistedQueries:
                 400, "provided sha does not match query", "PERSISTED_QUERY_HASH_MISMATCH"
             )
         return Resolved(registered.body)
+
+    def _hint(self, client: str | None, requested: str) -> str | None:
+        """Why a registered id was not found: the request named no client, or another one."""
+        owners = sorted(name for name, m in self.manifests.items() if requested in m.operations)
+        if not owners:
+            if client or not self.manifests:
+                return None
+            return (
+                f"Registered operations are looked up by client: send the {CLIENT_NAME_HEADER} "
+                "header (an APQ client resends the query instead)"
+            )
+        where = f"registered for client {', '.join(repr(o) for o in owners)}"
+        if not client:
+            return f"This id is {where}: send the {CLIENT_NAME_HEADER} header naming it"
+        return f"This id is {where}, not for {client!r} ({CLIENT_NAME_HEADER})"
 
     def _registered(self, client: str | None, requested: str) -> PersistedOperation | None:
         if client is not None and client in self.manifests:

@@ -4,6 +4,15 @@ For each subgraph: its health (a live `{ __typename }` probe), its circuit-break
 its request rate, error rate and p95 latency over the last minutes as inline SVG sparklines.
 The page is one HTML document with inline CSS and SVG: no script, font or stylesheet to fetch,
 so it renders where the gateway is reachable and nothing else is.
+
+The subgraphs listed are those of the supergraph served now, so a hot reload that adds one
+shows it at once. The banner is computed from the signals on-call would look at: subgraphs
+down, circuit breakers open, and the gateway's own error rate over the last minute. The page
+also names the supergraph's version (hash) and source, and the reloads since start.
+
+`GET /health` is liveness (the process answers); `GET /readiness` and `GET /health?ready`
+(Hive Gateway's and Apollo Router's spellings) are readiness: 503 while no supergraph is
+loaded or every subgraph is down, so a load balancer sends traffic elsewhere.
 """
 
 from __future__ import annotations
@@ -17,11 +26,24 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from edge.reload import ReloadHistory
 from federation.telemetry.instrument import HealthProbe
 from federation.telemetry.tracing import GATEWAY, Telemetry
 from federation.telemetry.traffic import Traffic, TrafficPoint
 
-__all__ = ["render_status_page", "sparkline", "status_routes", "status_snapshot"]
+__all__ = [
+    "DEGRADED_ERROR_RATE",
+    "health_routes",
+    "render_status_page",
+    "sparkline",
+    "status_routes",
+    "status_snapshot",
+]
+
+#: The gateway's share of failed requests over the last minute above which it is degraded,
+#: counted only once `_MIN_REQUESTS` requests give the rate some meaning.
+DEGRADED_ERROR_RATE = 0.05
+_MIN_REQUESTS = 5
 
 _REFRESH_SECONDS = 10
 _SPARK_WIDTH, _SPARK_HEIGHT = 140, 30
@@ -30,9 +52,13 @@ _BREAKER_COLOURS = {"closed": "#1a7f37", "half_open": "#9a6700", "open": "#cf222
 
 
 async def status_snapshot(
-    telemetry: Telemetry, subgraphs: Sequence[str], probe: HealthProbe | None
+    telemetry: Telemetry,
+    subgraphs: Sequence[str],
+    probe: HealthProbe | None,
+    history: ReloadHistory | None = None,
 ) -> dict[str, Any]:
-    """Health, breaker state and traffic of the gateway and each subgraph, as JSON data."""
+    """Health, breaker state and traffic of the gateway and each subgraph, the overall status
+    with its reasons, and the supergraph's version and reloads, as JSON data."""
     health = await probe.check(list(subgraphs)) if probe is not None else {}
     breakers = telemetry.breaker_states_now()
     rows = []
@@ -48,14 +74,50 @@ async def status_snapshot(
             }
         )
     down = [row["name"] for row in rows if row["health"] == "down"]
+    open_breakers = [row["name"] for row in rows if row["breaker"] in ("open", "half_open")]
+    gateway = _traffic(telemetry.traffic.get(GATEWAY), telemetry)
+    status, reasons = _overall(
+        loaded=probe is not None,
+        subgraphs=len(rows),
+        down=down,
+        open_breakers=open_breakers,
+        gateway_last_minute=gateway["lastMinute"],
+    )
     return {
         "service": telemetry.config.service_name,
         "generatedAt": datetime.now(UTC).isoformat(timespec="seconds"),
-        "status": "degraded" if down else "ok",
+        "status": status,
+        "reasons": reasons,
         "down": down,
-        "gateway": _traffic(telemetry.traffic.get(GATEWAY), telemetry),
+        "breakersOpen": open_breakers,
+        "supergraph": history.to_json() if history is not None else None,
+        "gateway": gateway,
         "subgraphs": rows,
     }
+
+
+def _overall(
+    *,
+    loaded: bool,
+    subgraphs: int,
+    down: list[str],
+    open_breakers: list[str],
+    gateway_last_minute: dict[str, Any],
+) -> tuple[str, list[str]]:
+    """"ok", "degraded" or "down", and why: each signal that is not healthy, worst first."""
+    if not loaded:
+        return "down", ["no supergraph loaded"]
+    reasons = []
+    if down:
+        reasons.append(f"{len(down)} of {subgraphs} subgraphs down: {', '.join(down)}")
+    if open_breakers:
+        reasons.append(f"circuit breaker open: {', '.join(open_breakers)}")
+    requests, error_rate = gateway_last_minute["requests"], gateway_last_minute["errorRate"]
+    if requests >= _MIN_REQUESTS and error_rate > DEGRADED_ERROR_RATE:
+        reasons.append(f"gateway error rate {error_rate:.0%} over the last minute")
+    if subgraphs and len(down) == subgraphs:
+        return "down", reasons
+    return ("degraded" if reasons else "ok"), reasons
 
 
 def _traffic(window: Traffic | None, telemetry: Telemetry) -> dict[str, Any]:
@@ -81,11 +143,11 @@ def _point(point: TrafficPoint) -> dict[str, Any]:
 
 def render_status_page(snapshot: dict[str, Any]) -> str:
     """The status page for a `status_snapshot`."""
-    down = snapshot["down"]
+    reasons = snapshot["reasons"]
     banner = (
-        f'<p class="banner bad">{len(down)} subgraph{"s" if len(down) > 1 else ""} down: '
-        f"{escape(', '.join(down))}</p>"
-        if down
+        f'<p class="banner bad">{escape(snapshot["status"].capitalize())}: '
+        f"{escape('; '.join(reasons))}</p>"
+        if reasons
         else '<p class="banner good">All subgraphs up</p>'
     )
     rows = [_row("gateway", None, None, snapshot["gateway"], total=True)]
@@ -113,12 +175,15 @@ td.chart {{ white-space: nowrap; }} td.chart span {{ display: inline-block; min-
           font-size: 12px; font-weight: 600; }}
 tr.total td {{ background: #f6f8fa; }} svg {{ vertical-align: middle; }}
 .detail {{ color: #6e7781; font-size: 12px; }}
+.supergraph {{ margin: 12px 0; }} .supergraph code {{ font-size: 12px; }}
+.rejections li {{ color: #cf222e; }}
 </style></head><body>
 <h1>edgegraph status</h1>
 <p class="meta">{escape(snapshot["service"])} · {escape(snapshot["generatedAt"])} ·
 last {window_minutes:g} minutes · refreshes every {_REFRESH_SECONDS}s ·
 <a href="status.json">JSON</a> · <a href="metrics">metrics</a></p>
 {banner}
+{_supergraph_section(snapshot["supergraph"])}
 <table>
 <thead><tr><th>Subgraph</th><th>Health</th><th>Breaker</th><th>Requests/s</th>
 <th>Error rate</th><th>p95 latency</th></tr></thead>
@@ -127,6 +192,27 @@ last {window_minutes:g} minutes · refreshes every {_REFRESH_SECONDS}s ·
 </tbody></table>
 </body></html>
 """
+
+
+def _supergraph_section(supergraph: dict[str, Any] | None) -> str:
+    if supergraph is None:
+        return ""
+    version = supergraph["hash"][:12] if supergraph["hash"] else "none"
+    reloaded = supergraph["lastReloadAt"] or "never"
+    lines = [
+        f'<p class="supergraph">Supergraph <code title="{escape(supergraph["hash"] or "")}">'
+        f"{escape(version)}</code> from {escape(supergraph['source'])}, loaded "
+        f"{escape(supergraph['loadedAt'] or 'never')} · reloads: {supergraph['reloads']} "
+        f"(clients: {supergraph['clientReloads']}), last {escape(reloaded)} · "
+        f"rejected: {supergraph['rejected']}</p>"
+    ]
+    if supergraph["rejections"]:
+        items = "".join(
+            f"<li>{escape(r['at'])} {escape(r['kind'])}: {escape(r['reason'])}</li>"
+            for r in supergraph["rejections"]
+        )
+        lines.append(f'<ul class="rejections">{items}</ul>')
+    return "\n".join(lines)
 
 
 def _row(
@@ -187,21 +273,59 @@ def sparkline(values: list[float | None], colour: str) -> str:
 
 def status_routes(
     telemetry: Telemetry,
-    subgraphs: Sequence[str],
+    subgraphs: Callable[[], Sequence[str]],
     probe: Callable[[], HealthProbe | None],
+    history: ReloadHistory | None = None,
 ) -> list[Route]:
-    """`GET /status` and `GET /status.json`. `probe` gives the health probe once the app's
-    lifespan has built the engine (None before)."""
+    """`GET /status` and `GET /status.json`. `subgraphs` gives the served supergraph's
+    subgraphs at each request; `probe` the health probe once the app's lifespan has built the
+    engine (None before)."""
+
+    async def snapshot() -> dict[str, Any]:
+        return await status_snapshot(telemetry, subgraphs(), probe(), history)
 
     async def page(_request: Request) -> Response:
-        snapshot = await status_snapshot(telemetry, subgraphs, probe())
-        return HTMLResponse(render_status_page(snapshot), headers={"cache-control": "no-store"})
+        html = render_status_page(await snapshot())
+        return HTMLResponse(html, headers={"cache-control": "no-store"})
 
     async def data(_request: Request) -> Response:
-        snapshot = await status_snapshot(telemetry, subgraphs, probe())
-        return JSONResponse(snapshot, headers={"cache-control": "no-store"})
+        return JSONResponse(await snapshot(), headers={"cache-control": "no-store"})
 
     return [
         Route("/status", page, methods=["GET"]),
         Route("/status.json", data, methods=["GET"]),
     ]
+
+
+def health_routes(
+    subgraphs: Callable[[], Sequence[str]], probe: Callable[[], HealthProbe | None]
+) -> list[Route]:
+    """`GET /health` (liveness; `?ready` asks readiness, as Apollo Router does) and
+    `GET /readiness` (as Hive Gateway names it): `{"status": "UP"}`, or 503 with
+    `{"status": "DOWN", "reason": ...}`."""
+
+    async def readiness(_request: Request) -> Response:
+        checked = probe()
+        if checked is None:
+            return _not_ready("no supergraph loaded")
+        names = list(subgraphs())
+        health = await checked.check(names)
+        if names and all(health[name].status == "down" for name in names):
+            return _not_ready(f"every subgraph is down: {', '.join(names)}")
+        return JSONResponse({"status": "UP"}, headers={"cache-control": "no-store"})
+
+    async def health(request: Request) -> Response:
+        if "ready" in request.query_params:
+            return await readiness(request)
+        return JSONResponse({"status": "ok", "subgraphs": sorted(subgraphs())})
+
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/readiness", readiness, methods=["GET"]),
+    ]
+
+
+def _not_ready(reason: str) -> Response:
+    return JSONResponse(
+        {"status": "DOWN", "reason": reason}, status_code=503, headers={"cache-control": "no-store"}
+    )
