@@ -8,6 +8,7 @@ from federation.supergraph.model import load_supergraph
 
 from ..errors import SupergraphError
 from .errors import CompositionError, CompositionHint, CompositionResult
+from .executable import merge_executable_directives
 from .merge import merge
 from .model import Subgraph, SubgraphSource, read_subgraph
 from .printer import print_supergraph
@@ -58,7 +59,7 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> CompositionResult:
         errors += check_satisfiability(merged)
     if errors:
         return CompositionResult(errors=tuple(errors), hints=tuple(hints))
-    sdl = print_supergraph(merged)
+    sdl = print_supergraph(merged, merge_executable_directives(subgraphs))
     try:
         load_supergraph(sdl)
     except SupergraphError as error:

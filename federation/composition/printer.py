@@ -14,6 +14,7 @@ from graphql import (
     BooleanValueNode,
     ConstArgumentNode,
     ConstDirectiveNode,
+    DirectiveDefinitionNode,
     EnumTypeDefinitionNode,
     EnumValueDefinitionNode,
     EnumValueNode,
@@ -96,8 +97,11 @@ def _desc(text: str | None) -> StringValueNode | None:
 
 
 class _Printer:
-    def __init__(self, merged: MergedSchema) -> None:
+    def __init__(
+        self, merged: MergedSchema, executable_directives: Sequence[DirectiveDefinitionNode]
+    ) -> None:
         self.merged = merged
+        self.executable_directives = executable_directives
         self.enum_values = graph_enum_values(list(merged.graphs))
         self.uses_inaccessible = False
         self.uses_tag = False
@@ -273,7 +277,7 @@ class _Printer:
         )
         preamble = parse("\n\n".join([*extra, _PREAMBLE]), no_location=True).definitions
         ordered = sorted(
-            [*preamble, graph_enum, *definitions],
+            [*preamble, *self.executable_directives, graph_enum, *definitions],
             key=lambda d: (not hasattr(d, "locations"), d.name.value.lower()),  # type: ignore[attr-defined]
         )
         return "\n\n".join(print_ast(d) for d in [schema, *ordered]) + "\n"
@@ -285,6 +289,8 @@ def _link(url: str, purpose: str) -> ConstDirectiveNode:
     return ConstDirectiveNode(name=node.name, arguments=(*(node.arguments or ()), arg))
 
 
-def print_supergraph(merged: MergedSchema) -> str:
-    """The supergraph SDL of a merged schema."""
-    return _Printer(merged).print()
+def print_supergraph(
+    merged: MergedSchema, executable_directives: Sequence[DirectiveDefinitionNode] = ()
+) -> str:
+    """The supergraph SDL of a merged schema, with the executable directives to keep."""
+    return _Printer(merged, executable_directives).print()

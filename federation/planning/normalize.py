@@ -42,6 +42,9 @@ class NField:
     selections: tuple[NSelection, ...]
     #: added by the planner (keys, requires): may be aliased to dodge a client response key
     internal: bool = False
+    #: the client's other executable directives on this field (those the supergraph defines,
+    #: which composition keeps only where every subgraph defines them): sent on as they are
+    forwarded: tuple[DirectiveNode, ...] = ()
 
     @property
     def arguments_text(self) -> str:
@@ -95,6 +98,11 @@ def _normalize(
                     directives=directives,
                     conditions=tuple(_condition(d) for d in directives),
                     selections=children,
+                    forwarded=tuple(
+                        d
+                        for d in selection.directives or ()
+                        if d.name.value not in ("skip", "include")
+                    ),
                 )
             )
         elif isinstance(selection, InlineFragmentNode):

@@ -395,7 +395,8 @@ class _PlanRun:
         alias = field.alias
         if field.internal:
             alias = internal_alias(field, level_keys)
-        sub = level.selection.field(field.name, alias, field.arguments, field.directives)
+        directives = field.directives + field.forwarded
+        sub = level.selection.field(field.name, alias, field.arguments, directives)
         if not field.selections:
             return {group}
         child_type, lists = self.facts.field_type(parent_type, field.name)
