@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
+from edge.auth import Authenticator
 from edge.config import (
     ConfigError,
     GatewayConfig,
@@ -90,6 +91,7 @@ def create_app(
     max_body_bytes: int | None = None,
     reload_source: SupergraphSource | None = None,
     reload_interval: float | None = None,
+    authenticator: Authenticator | None = None,
 ) -> Starlette:
     """The gateway app. Without a fetcher it reaches subgraphs over HTTP at the supergraph URLs
     (or at `subgraph_urls`, which override them by subgraph name); a fetcher passed in takes
@@ -103,6 +105,9 @@ def create_app(
     `reload_interval` ([reload] interval) and `telemetry` ([telemetry]). Registered operations
     are validated here, so an invalid one stops the gateway before it serves
     (`PersistedOperationsError`) unless `persisted.fail_on_invalid` is off.
+
+    Bearer tokens are checked as `[auth]` says, or by `authenticator` when given (the demo's,
+    and tests', whose keys come from an issuer in the same process).
 
     Protection and resilience are on by default. With `reload_source`, a new supergraph from
     it replaces the served one every `reload_interval` seconds at most (0: never); each
@@ -136,6 +141,7 @@ def create_app(
         apq_max_query_bytes=config.persisted.apq_max_query_bytes,
     )
     header_rules = HeaderRules(config.headers)
+    auth = authenticator or Authenticator.from_config(config.auth)
     # Without one passed in, telemetry follows [telemetry], then the OTEL_* environment.
     observed = telemetry or Telemetry(config=telemetry_config(config))
     # Each subgraph's breaker, retry budget and in-flight fetches, by name: built once, so they
@@ -220,12 +226,13 @@ def create_app(
             yield
         finally:
             await reloading.aclose()
+            await auth.aclose()
             if own is not None:
                 await own.aclose()
             if telemetry is None:
                 observed.shutdown()
 
-    graphql = GraphQLEndpoint(lambda: state["engine"], config, persisted)
+    graphql = GraphQLEndpoint(lambda: state["engine"], config, persisted, auth=auth)
 
     def _urls(served: Supergraph) -> dict[str, str]:
         urls = {name: graph.url for name, graph in served.graphs.items()}

@@ -11,7 +11,8 @@ keeps it equal to the defaults here). The sections:
 - `[limits]` (`federation.limits.Limits`: `false` switches a limit off),
 - `[resilience]` (`federation.subgraphs.resilience.Resilience`: breakers, retries, in-flight
   dedupe),
-- `[csrf]`, `[persisted]`, `[headers]`, `[reload]` and `[telemetry]`.
+- `[csrf]`, `[persisted]`, `[headers]`, `[reload]` and `[telemetry]`,
+- `[auth]` (`edge.auth.AuthConfig`: bearer tokens, their keys, issuers and audiences).
 
 Unknown keys are errors naming the key, so a typo cannot silently leave an option at its
 default. Precedence, highest first: command-line flags, this file, then for telemetry the
@@ -31,6 +32,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from edge.auth import AuthConfig
 from edge.protection import CSRF_HEADERS, DEFAULT_MAX_BODY_BYTES
 from federation.limits import Limits
 from federation.subgraphs.fetcher import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RESPONSE_DEPTH
@@ -40,6 +42,7 @@ from federation.telemetry.tracing import TelemetryConfig, TraceExport
 __all__ = [
     "DEFAULT_PROPAGATED_HEADERS",
     "EXPORTERS",
+    "AuthConfig",
     "ConfigError",
     "CsrfConfig",
     "GatewayConfig",
@@ -58,11 +61,11 @@ __all__ = [
     "with_overrides",
 ]
 
-#: Client headers a subgraph sees unless configured otherwise: credentials, the demo domain's
-#: member id, and what tracing and per-client metrics in subgraphs need.
+#: Client headers a subgraph sees unless configured otherwise: credentials, and what tracing
+#: and per-client metrics in subgraphs need. Never a client's claim of identity: the gateway
+#: drops `x-member-id` and `x-edgegraph-passport` whatever is listed (edge/auth.py).
 DEFAULT_PROPAGATED_HEADERS: tuple[str, ...] = (
     "authorization",
-    "x-member-id",
     "x-request-id",
     "traceparent",
     "tracestate",
@@ -232,6 +235,7 @@ class GatewayConfig:
     headers: HeadersConfig = field(default_factory=HeadersConfig)
     reload: ReloadConfig = field(default_factory=ReloadConfig)
     telemetry: TelemetryOptions = field(default_factory=TelemetryOptions)
+    auth: AuthConfig = field(default_factory=AuthConfig)
 
     def with_dev(self) -> GatewayConfig:
         """This configuration in dev mode: introspection, GraphiQL, plans, unmasked errors
@@ -271,6 +275,9 @@ def parse_config(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> Gat
         }
         subgraphs = dataclasses.replace(subgraphs, graphs=MappingProxyType(graphs))
     csrf = _section(CsrfConfig, raw.get("csrf", {}), "csrf")
+    auth: AuthConfig = _section(AuthConfig, raw.get("auth", {}), "auth")
+    if base_dir is not None:
+        auth = auth.resolved(base_dir)
     config = GatewayConfig(
         dev=_typed(raw.get("dev", False), bool, "dev"),
         server=server,
@@ -283,6 +290,7 @@ def parse_config(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> Gat
         headers=_headers(raw.get("headers", {})),
         reload=_section(ReloadConfig, raw.get("reload", {}), "reload"),
         telemetry=_section(TelemetryOptions, raw.get("telemetry", {}), "telemetry"),
+        auth=auth,
     )
     _check_ranges(config)
     return config.with_dev() if config.dev else config

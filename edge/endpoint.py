@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeAlias
 from starlette.requests import Request
 from starlette.responses import Response
 
+from edge.auth import Authenticator
 from edge.config import GatewayConfig
 from edge.graphiql import graphiql_page, wants_graphiql
 from edge.headers import forwardable_headers
@@ -62,11 +63,13 @@ class GraphQLEndpoint:
         persisted: PersistedQueries,
         *,
         path: str = "/graphql",
+        auth: Authenticator | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
         self.persisted = persisted
         self.path = path
+        self.auth = auth or Authenticator()
 
     async def handle(self, request: Request) -> Response:
         """Answer one HTTP request."""
@@ -95,6 +98,8 @@ class GraphQLEndpoint:
     async def _serve(self, request: Request, media_type: str) -> Response:
         engine = self.engine()
         graphql = self.config.graphql
+        # Who is calling comes first: a refused token is answered before anything is read.
+        identity = await self.auth.authenticate(request.headers)
         params = await read_request(request)
         resolved = self.persisted.resolve(params, request.headers)
         try:
@@ -114,9 +119,8 @@ class GraphQLEndpoint:
         if resolved.register is not None:
             self.persisted.register(resolved.register, resolved.query)
         # Prepared once, above: the engine runs what the edge checked.
-        result = await engine.execute(
-            prepared, params.variables, headers=forwardable_headers(request.headers.items())
-        )
+        headers = self.auth.subgraph_headers(forwardable_headers(request.headers.items()), identity)
+        result = await engine.execute(prepared, params.variables, headers=headers)
         wants_plan = request.headers.get(PLAN_HEADER, "").lower() == "true" or bool(
             (params.extensions or {}).get("includeQueryPlan")
         )

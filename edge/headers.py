@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from edge.config import HeadersConfig
+from edge.passport import PASSPORT_HEADER
 from federation.subgraphs.fetcher import Fetcher, SubgraphRequest
 
 __all__ = ["HOP_BY_HOP", "HeaderRules", "PropagatingFetcher", "forwardable_headers"]
@@ -98,6 +99,10 @@ class HeaderRules:
         allowed, fixed = self._subgraphs.get(service_name, (self._default, {}))
         chosen = {name: value for name, value in client.items() if name.lower() in allowed}
         chosen.update(fixed)
+        # The gateway's own passport (edge/auth.py put it there, after dropping any client
+        # copy) reaches every subgraph, whatever the allowlist.
+        if PASSPORT_HEADER in client:
+            chosen[PASSPORT_HEADER] = client[PASSPORT_HEADER]
         # `set` cannot smuggle a hop-by-hop header either.
         return forwardable_headers(chosen.items())
 

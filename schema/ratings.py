@@ -70,8 +70,10 @@ class Review:
         record = await info.context.loaders.review_by_id.load(id)
         return None if record is None else cls.from_record(record)
 
-    @field("Who wrote it.")
-    def author(self) -> Member:
+    # Nullable, like every field one subgraph adds to another's type: the author's name comes
+    # from members, and a members outage must blank the name, not drop the review.
+    @field("Who wrote it; null if the members subgraph cannot say.")
+    def author(self) -> Member | None:
         return Member(id=strawberry.ID(self.member_id))
 
     @field("The title it reviews.")
@@ -117,15 +119,18 @@ class Title:
     def average_rating(self) -> float | None:
         return None if self.rating is None else self.rating.average
 
-    @field("How many members rated the title.")
-    def rating_count(self) -> int:
+    # The fields below are nullable on purpose: ratings adds them to catalog's Title, and a
+    # non-null field would carry a ratings outage up to the title, the row and the page.
+    @field("How many members rated the title; null if ratings are unavailable.")
+    def rating_count(self) -> int | None:
         return 0 if self.rating is None else self.rating.count
 
     @field(
-        'A tile badge such as "★ 4.2 · PG-13" (G and PG titles show "family").',
+        'A tile badge such as "★ 4.2 · PG-13" (G and PG titles show "family"); null if '
+        "ratings are unavailable.",
         requires=["maturityRating"],
     )
-    def rating_badge(self) -> str:
+    def rating_badge(self) -> str | None:
         if self.maturity_rating is None:
             raise GraphQLError(
                 "ratingBadge needs the title's maturityRating in the representation",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,15 +35,23 @@ class DemoGateway:
         return counts
 
 
+class Unreachable(httpx.AsyncBaseTransport):
+    """A subgraph that is down: every connection is refused."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+
 def device_query(path: str) -> str:
     return (ROOT / "clients" / path).read_text()
 
 
 @asynccontextmanager
 async def demo_gateway(
-    *, dev: bool = True, config: GatewayConfig | None = None
+    *, dev: bool = True, config: GatewayConfig | None = None, down: Collection[str] = ()
 ) -> AsyncIterator[DemoGateway]:
-    """The gateway app over the four demo subgraphs and backends, with no port opened."""
+    """The gateway app over the four demo subgraphs and backends, with no port opened; the
+    subgraphs named in `down` refuse every connection."""
     supergraph = load_supergraph(demo_supergraph_sdl())
     async with AsyncExitStack() as stack:
         backends: dict[str, httpx.AsyncClient] = {}
@@ -59,7 +67,9 @@ async def demo_gateway(
             subgraph_app: Starlette = demo.SUBGRAPH_FACTORIES[name](
                 backend_url=f"http://{name}-backend", client=backend
             )
-            mounts[f"http://{name}"] = httpx.ASGITransport(app=subgraph_app)
+            mounts[f"http://{name}"] = (
+                Unreachable() if name in down else httpx.ASGITransport(app=subgraph_app)
+            )
         subgraph_client = httpx.AsyncClient(mounts=mounts)
         await stack.enter_async_context(subgraph_client)
         urls = {name: f"http://{name}/graphql" for name in demo.SUBGRAPHS}

@@ -45,7 +45,7 @@ async def test_sdl_matches_golden_file(name: str) -> None:
         ("artwork", 'type Artwork @key(fields: "titleId format width")'),
         ("artwork", "artwork(format: ArtworkFormat!, width: Int!): Artwork"),
         ("ratings", "maturityRating: String! @external"),
-        ("ratings", 'ratingBadge: String! @requires(fields: "maturityRating")'),
+        ("ratings", 'ratingBadge: String @requires(fields: "maturityRating")'),
         ("ratings", 'type Member @key(fields: "id", resolvable: false)'),
         ("ratings", "type PageInfo @shareable"),
         ("ratings", "reviews(first: Int! = 10, after: String = null): ReviewConnection"),
