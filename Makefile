@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict federation schema resolvers backends edge gateway.py demo.py bench tests
+	$(BIN)/mypy --strict federation schema resolvers backends edge registry gateway.py demo.py bench tests
 
 unit: $(STAMP)
 	$(BIN)/pytest
