@@ -36,12 +36,12 @@ __all__ = [
 ]
 
 FetchErrorCode: TypeAlias = Literal[
-    "SUBGRAPH_UNREACHABLE",
+    "SUBGRAPH_UNAVAILABLE",
     "SUBGRAPH_TIMEOUT",
     "SUBGRAPH_HTTP_ERROR",
     "SUBGRAPH_BAD_RESPONSE",
     "SUBGRAPH_RESPONSE_TOO_LARGE",
-    "SUBGRAPH_CIRCUIT_OPEN",
+    "CIRCUIT_OPEN",
 ]
 
 #: Pool sizes for the client an `HttpFetcher` builds itself (over `PoolTransport`: open
@@ -189,7 +189,7 @@ class HttpFetcher:
         url = self._urls.get(service_name)
         if url is None:
             raise SubgraphFetchError(
-                service_name, "SUBGRAPH_UNREACHABLE", f'Unknown subgraph "{service_name}".'
+                service_name, "SUBGRAPH_UNAVAILABLE", f'Unknown subgraph "{service_name}".'
             )
         headers = {
             name: value
@@ -244,7 +244,7 @@ class HttpFetcher:
         except httpx.HTTPError as exc:
             raise SubgraphFetchError(
                 service_name,
-                "SUBGRAPH_UNREACHABLE",
+                "SUBGRAPH_UNAVAILABLE",
                 f'Subgraph "{service_name}" is unreachable: {type(exc).__name__}.',
                 retryable=True,
             ) from exc
@@ -284,7 +284,7 @@ class HttpFetcher:
         except httpx.HTTPError as exc:
             raise SubgraphFetchError(
                 service_name,
-                "SUBGRAPH_UNREACHABLE",
+                "SUBGRAPH_UNAVAILABLE",
                 f'Subgraph "{service_name}" is unreachable: {type(exc).__name__}.',
                 retryable=True,
             ) from exc

@@ -329,7 +329,7 @@ class ResilientFetcher:
         if breaker is not None and not breaker.allow():
             raise SubgraphFetchError(
                 service_name,
-                "SUBGRAPH_CIRCUIT_OPEN",
+                "CIRCUIT_OPEN",
                 f'Subgraph "{service_name}" is failing; calls to it are suspended for '
                 f"{breaker.retry_after():.1f}s.",
             )

@@ -87,7 +87,7 @@ class _Unreachable:
 
     async def fetch(self, request: SubgraphRequest) -> dict[str, Any]:
         raise SubgraphFetchError(
-            request.service_name, "SUBGRAPH_UNREACHABLE", "connection refused to 10.0.0.7"
+            request.service_name, "SUBGRAPH_UNAVAILABLE", "connection refused to 10.0.0.7"
         )
 
 

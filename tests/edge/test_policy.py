@@ -70,7 +70,7 @@ def test_mask_errors_keeps_code_and_path_and_logs_the_rest(
             {
                 "message": "connection refused to 10.0.0.7",
                 "path": ["title"],
-                "extensions": {"code": "SUBGRAPH_UNREACHABLE", "serviceName": "catalog"},
+                "extensions": {"code": "SUBGRAPH_UNAVAILABLE", "serviceName": "catalog"},
             },
             {"message": "boom"},
             {
@@ -83,9 +83,9 @@ def test_mask_errors_keeps_code_and_path_and_logs_the_rest(
         masked = mask_errors(body)
     assert masked["errors"] == [
         {
-            "message": "Internal server error",
+            "message": "A service this field needs is unavailable.",
             "path": ["title"],
-            "extensions": {"code": "SUBGRAPH_UNREACHABLE"},
+            "extensions": {"code": "SUBGRAPH_UNAVAILABLE"},
         },
         {"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}},
         body["errors"][2],

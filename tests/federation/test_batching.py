@@ -131,7 +131,7 @@ async def test_a_failed_batched_request_fails_each_fetch_at_its_own_paths() -> N
         ["newest", i, "rating"] for i in range(2)
     ]
     assert _paths(body) == sorted(expected, key=json.dumps)
-    assert {e["extensions"]["code"] for e in body["errors"]} == {"SUBGRAPH_UNREACHABLE"}
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"SUBGRAPH_UNAVAILABLE"}
     assert recorders["shelf"].bodies  # the shelf answered; only reviews failed
 
 
@@ -230,6 +230,6 @@ async def test_texts_that_cannot_share_an_operation_go_apart_and_fail_apart() ->
     assert [book["rating"] for book in body["data"]["featured"]] == [5, 4, 3]
     assert [book["summary"] for book in body["data"]["newest"]] == [None, None]
     assert _paths(body) == [["newest", 0, "summary"], ["newest", 1, "summary"]]
-    assert {e["extensions"]["code"] for e in body["errors"]} == {"SUBGRAPH_UNREACHABLE"}
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"SUBGRAPH_UNAVAILABLE"}
     [sent] = reviews.inner.bodies  # the rating request; the summary one never connected
     assert "summary" not in sent["query"] and sent["query"].count("_entities(") == 1

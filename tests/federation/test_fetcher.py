@@ -113,10 +113,10 @@ async def test_fetcher_unreachable_subgraph() -> None:
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(refuse))
     fetcher = HttpFetcher({"a": "http://a/"}, client=client)
-    assert (await fetch_error(fetcher)).code == "SUBGRAPH_UNREACHABLE"
+    assert (await fetch_error(fetcher)).code == "SUBGRAPH_UNAVAILABLE"
     with pytest.raises(SubgraphFetchError) as caught:
         await fetcher.fetch(SubgraphRequest("nowhere", {"query": "{ hello }"}))
-    assert caught.value.code == "SUBGRAPH_UNREACHABLE"
+    assert caught.value.code == "SUBGRAPH_UNAVAILABLE"
 
 
 async def test_fetcher_sets_a_timeout_on_every_request() -> None:

@@ -348,7 +348,7 @@ async def test_fetcher_maps_a_dropped_connection_to_unreachable() -> None:
                 await fetcher.fetch(SubgraphRequest("a", {"query": "mutation { hello }"}))
         finally:
             await fetcher.aclose()
-    assert caught.value.code == "SUBGRAPH_UNREACHABLE"
+    assert caught.value.code == "SUBGRAPH_UNAVAILABLE"
 
 
 async def test_transport_post_reads_the_whole_answer_on_the_same_pool() -> None:

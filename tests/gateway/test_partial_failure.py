@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from edge.policy import AVAILABILITY_MESSAGES
 from tests.gateway.demo_support import demo_gateway, device_query
 
 MEMBER = {"x-member-id": "m1"}
@@ -48,9 +49,10 @@ async def test_partial_failure_tv_home_degrades_without_disappearing(down: str) 
     # members down it is null, with its error.
     if down == "members":
         assert body["data"]["me"] is None
-    # Masked in production, yet the code says what happened.
+    # Masked in production, yet the code (and a message without internals) says what happened.
     codes = {error["extensions"]["code"] for error in body["errors"]}
-    assert codes == {"SUBGRAPH_UNREACHABLE"}
+    assert codes == {"SUBGRAPH_UNAVAILABLE"}
+    assert {error["message"] for error in body["errors"]} == {AVAILABILITY_MESSAGES[codes.pop()]}
     owned = OWNED[down] or ("me",)
     assert all(error["path"][-1] in owned for error in body["errors"] if "path" in error)
 
@@ -74,4 +76,4 @@ async def test_partial_failure_members_down_keeps_reviews_without_authors() -> N
     assert title["name"] and title["ratingBadge"]
     reviews = title["reviews"]["nodes"]
     assert reviews and all(review["stars"] and review["author"] is None for review in reviews)
-    assert {error["extensions"]["code"] for error in body["errors"]} == {"SUBGRAPH_UNREACHABLE"}
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"SUBGRAPH_UNAVAILABLE"}

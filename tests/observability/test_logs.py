@@ -46,9 +46,10 @@ async def test_access_log_names_failed_subgraphs(caplog: pytest.LogCaptureFixtur
     async with observed_demo(down="ratings") as demo:
         await demo.query()
     [line] = _gateway_lines(caplog)
-    assert line["outcome"] == "error" and line["errors"] > 0
-    assert "SUBGRAPH_UNREACHABLE" in line["error_codes"]
-    assert {"code": "SUBGRAPH_UNREACHABLE", "service": "ratings"}.items() <= (
+    # Ratings' fields are nullable: the page degrades (partial), it does not fail.
+    assert line["outcome"] == "partial" and line["errors"] > 0
+    assert "SUBGRAPH_UNAVAILABLE" in line["error_codes"]
+    assert {"code": "SUBGRAPH_UNAVAILABLE", "service": "ratings"}.items() <= (
         line["error_details"][0].items()
     )
 

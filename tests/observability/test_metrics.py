@@ -69,7 +69,7 @@ async def test_metrics_count_subgraph_errors_and_open_breakers() -> None:
         for _ in range(6):
             await demo.query(headers=TV)
         text = await _metrics(demo.client)
-    failed = {"subgraph": "ratings", "code": "SUBGRAPH_UNREACHABLE"}
+    failed = {"subgraph": "ratings", "code": "SUBGRAPH_UNAVAILABLE"}
     assert _value(text, "edgegraph_subgraph_fetch_errors_total", **failed) >= 5
     # three catalog fetches per query, two of which start together and may share a request
     catalog = _value(text, "edgegraph_subgraph_fetches_total", subgraph="catalog", outcome="ok")
@@ -77,7 +77,7 @@ async def test_metrics_count_subgraph_errors_and_open_breakers() -> None:
     assert _value(text, "edgegraph_subgraph_breaker_state", subgraph="ratings", state="open") == 1
     outcomes = {"operation": "TvHome", "client": "tv"}
     assert _value(text, "edgegraph_requests_total", **outcomes, outcome="error") == 6
-    codes = {"operation": "TvHome", "code": "SUBGRAPH_UNREACHABLE"}
+    codes = {"operation": "TvHome", "code": "SUBGRAPH_UNAVAILABLE"}
     assert _value(text, "edgegraph_graphql_errors_total", **codes) > 0
 
 

@@ -36,4 +36,4 @@ async def test_plan_timings_show_failed_fetches() -> None:
         body = (await demo.query(headers=PLAN)).json()
     failed = [f for f in body["extensions"]["queryPlanTimings"]["fetches"] if f["outcome"] != "ok"]
     assert failed and all(f["service"] == "artwork" for f in failed)
-    assert all(f["codes"] == ["SUBGRAPH_UNREACHABLE"] for f in failed)
+    assert all(f["codes"] == ["SUBGRAPH_UNAVAILABLE"] for f in failed)

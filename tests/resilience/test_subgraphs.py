@@ -181,7 +181,7 @@ async def test_subgraph_circuit_opens_fails_fast_then_half_opens() -> None:
         assert state(r.fetcher.breaker("sick")) == "open"
         body = await r.run()
         assert sick.calls == 3  # failed fast: the subgraph was not called
-        assert codes(body) == ["SUBGRAPH_CIRCUIT_OPEN"]
+        assert codes(body) == ["CIRCUIT_OPEN"]
         assert body["data"] == {**FAST_DATA, "sick": None}
         assert "suspended" in body["errors"][0]["message"]
 
