@@ -39,6 +39,7 @@ from .merged import (
     MergedType,
 )
 from .model import ArgDef, FieldDef, Subgraph, TypeDef, named_type
+from .upgrade import provided_fields, used_fields
 
 __all__ = ["merge"]
 
@@ -112,7 +113,9 @@ class _Merger:
         for graph, tdef in sources:
             keys = tdef.keys or (None,)
             for key in keys:
-                joins.append(JoinType(graph, key, tdef.extension, tdef.interface_object))
+                # As Apollo marks it: only a key of an extension says `extension: true`.
+                extension = tdef.extension and key is not None
+                joins.append(JoinType(graph, key, extension, tdef.interface_object))
         implements = tuple((graph, iface) for graph, tdef in sources for iface in tdef.interfaces)
         field_names = list(dict.fromkeys(f for _g, t in sources for f in t.fields))
         fields = {f: self.merge_field(name, f, sources) for f in field_names}
@@ -153,6 +156,18 @@ class _Merger:
                         "FROM_SUBGRAPH_DOES_NOT_EXIST",
                         f'Source subgraph "{fdef.override}" for field "{coordinate}" on subgraph '
                         f'"{graph}" does not exist or does not define the field',
+                        coordinate,
+                    )
+                )
+                continue
+            if source.external:
+                # The source does not resolve it: nothing is taken away, nothing is overridden.
+                self.hints.append(
+                    CompositionHint(
+                        "OVERRIDE_DIRECTIVE_CAN_BE_REMOVED",
+                        f'Field "{coordinate}" on subgraph "{graph}" is not resolved anymore by '
+                        f'the from subgraph (it is marked "@external" in "{fdef.override}"). The '
+                        "@override directive can be removed.",
                         coordinate,
                     )
                 )
@@ -257,15 +272,8 @@ class _Merger:
         return tuple(joins)
 
     def used_in(self, graph: str) -> set[tuple[str, str]]:
-        subgraph = next(s for s in self.subgraphs if s.name == graph)
-        used: set[tuple[str, str]] = set()
-        for tdef in subgraph.types.values():
-            for key in tdef.keys:
-                used |= field_set_paths(subgraph, tdef.name, key.fields)
-            for fdef in tdef.fields.values():
-                if fdef.requires:
-                    used |= field_set_paths(subgraph, tdef.name, fdef.requires)
-        return used
+        # Used: by a key, requires or provides, or to implement an interface field (as Apollo).
+        return used_fields(next(s for s in self.subgraphs if s.name == graph))
 
     def check_sharing(
         self,
@@ -313,12 +321,7 @@ class _Merger:
         return out
 
     def provided_in(self, subgraph: Subgraph) -> set[tuple[str, str]]:
-        out: set[tuple[str, str]] = set()
-        for tdef in subgraph.types.values():
-            for fdef in tdef.fields.values():
-                if fdef.provides:
-                    out |= field_set_paths(subgraph, named_type(fdef.type), fdef.provides)
-        return out
+        return provided_fields(subgraph)
 
     # -- types of fields and arguments ------------------------------------------------------------
 
@@ -411,7 +414,7 @@ class _Merger:
             name=name,
             kind="UNION",
             description=pick_description([t.description for _g, t in sources]),
-            joins=tuple(JoinType(g, None, t.extension) for g, t in sources),
+            joins=tuple(JoinType(g) for g, _t in sources),
             members=tuple((g, m) for g, t in sources for m in t.members),
             inaccessible=any(t.inaccessible for _g, t in sources),
             tags=union_tags(t.tags for _g, t in sources),
@@ -423,7 +426,7 @@ class _Merger:
             name=name,
             kind="SCALAR",
             description=pick_description([t.description for _g, t in sources]),
-            joins=tuple(JoinType(g, None, t.extension) for g, t in sources),
+            joins=tuple(JoinType(g) for g, _t in sources),
             inaccessible=any(t.inaccessible for _g, t in sources),
             tags=union_tags(t.tags for _g, t in sources),
             specified_by=next((t.specified_by for _g, t in sources if t.specified_by), None),
@@ -490,7 +493,7 @@ class _Merger:
             name=name,
             kind="INPUT_OBJECT",
             description=pick_description([t.description for _g, t in sources]),
-            joins=tuple(JoinType(g, None, t.extension) for g, t in sources),
+            joins=tuple(JoinType(g) for g, _t in sources),
             input_fields=fields,
             inaccessible=any(t.inaccessible for _g, t in sources),
             tags=union_tags(t.tags for _g, t in sources),
@@ -503,7 +506,9 @@ class _Merger:
         kept: dict[str, MergedEnumValue] = {}
         for value in values:
             having = [(g, t.values[value]) for g, t in sources if value in t.values]
-            if len(having) < len(sources) and as_input:
+            # An @inaccessible value is kept whatever the positions: no client can send it.
+            hidden = any(v.inaccessible for _g, v in having)
+            if len(having) < len(sources) and as_input and not hidden:
                 if as_output:
                     missing = [g for g, t in sources if value not in t.values]
                     self.error(
@@ -538,7 +543,7 @@ class _Merger:
             name=name,
             kind="ENUM",
             description=pick_description([t.description for _g, t in sources]),
-            joins=tuple(JoinType(g, None, t.extension) for g, t in sources),
+            joins=tuple(JoinType(g) for g, _t in sources),
             values=kept,
             inaccessible=any(t.inaccessible for _g, t in sources),
             tags=union_tags(t.tags for _g, t in sources),

@@ -229,6 +229,9 @@ class _Checker:
             seen.add(key)
             count += 1
             mtype = self.types[situation.type]
+            if mtype.kind == "INTERFACE" and not self.possible(mtype):
+                # No object implements it: no value can ever stand there, so nothing to reach.
+                continue
             for fdef in mtype.fields.values():
                 if fdef.inaccessible or self.hidden(named_type(fdef.type)):
                     continue

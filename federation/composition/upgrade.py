@@ -1,10 +1,13 @@
-"""Federation 1 subgraphs, read the way Federation 2 reads them.
+"""Federation 1 subgraphs, read the way Federation 2 reads them, and the "fake" externals.
+
+In every subgraph, Federation 1 or 2, a key field marked `@external` on a type extension
+(`extend type` or `@extends`) is not external: the subgraph does resolve its own key fields
+(Apollo keeps this for backward compatibility and calls such fields "fake external").
 
 Federation 1 had no `@shareable`, marked its own key fields `@external` in type extensions, and
 let `@external` fields lie unused. Before merging, each Federation 1 subgraph is rewritten the
 way Federation 2 would have been written, in the context of the other subgraphs:
 
-- `@external` goes away on the key fields of a type extension (the subgraph does resolve them);
 - `@external` fields that no `@key`, `@requires` or `@provides` uses are dropped;
 - `@key` on an interface is dropped (Federation 1 gave it no meaning);
 - an entity field that another subgraph also resolves becomes `@shareable`, and so does a value
@@ -19,22 +22,45 @@ from dataclasses import replace
 from .fieldset import field_set_paths
 from .model import Subgraph, TypeDef
 
-__all__ = ["provided_fields", "upgrade_fed1", "used_fields"]
+__all__ = ["drop_fake_externals", "provided_fields", "upgrade_fed1", "used_fields"]
 
 
 def used_fields(subgraph: Subgraph) -> set[tuple[str, str]]:
-    """(type, field) pairs that some `@key`, `@requires` or `@provides` of the subgraph selects."""
+    """(type, field) pairs that some `@key`, `@requires` or `@provides` of the subgraph selects,
+    or that implement a field of an interface (an external field may be there to satisfy it)."""
     used: set[tuple[str, str]] = set()
     for tdef in subgraph.types.values():
         for key in tdef.keys:
-            used |= field_set_paths(subgraph, tdef.name, key.fields)
+            used |= field_set_paths(subgraph, tdef.name, key.fields, implementations_too=True)
         for fdef in tdef.fields.values():
             if fdef.requires:
-                used |= field_set_paths(subgraph, tdef.name, fdef.requires)
-            if fdef.provides:
-                target = fdef.type_str.strip("[]!")
-                used |= field_set_paths(subgraph, target, fdef.provides)
-    return used
+                used |= field_set_paths(
+                    subgraph, tdef.name, fdef.requires, implementations_too=True
+                )
+        for iface in tdef.interfaces:
+            iface_def = subgraph.types.get(iface)
+            if iface_def is not None:
+                used |= {(tdef.name, f) for f in tdef.fields if f in iface_def.fields}
+    return used | provided_fields(subgraph)
+
+
+def drop_fake_externals(subgraphs: Sequence[Subgraph]) -> list[Subgraph]:
+    """Each subgraph without `@external` on the key fields of its type extensions."""
+    out: list[Subgraph] = []
+    for subgraph in subgraphs:
+        types = dict(subgraph.types)
+        for name, tdef in subgraph.types.items():
+            if not tdef.extension or not tdef.keys:
+                continue
+            key_fields = _key_fields(tdef, subgraph)
+            fields = {
+                fname: replace(fdef, external=False) if fname in key_fields else fdef
+                for fname, fdef in tdef.fields.items()
+            }
+            if fields != tdef.fields:
+                types[name] = replace(tdef, fields=fields)
+        out.append(replace(subgraph, types=types) if types != subgraph.types else subgraph)
+    return out
 
 
 def _key_fields(tdef: TypeDef, subgraph: Subgraph) -> set[str]:
@@ -45,7 +71,8 @@ def _key_fields(tdef: TypeDef, subgraph: Subgraph) -> set[str]:
 
 
 def upgrade_fed1(subgraphs: Sequence[Subgraph]) -> list[Subgraph]:
-    """Every Federation 1 subgraph rewritten as Federation 2; others are returned unchanged."""
+    """Every Federation 1 subgraph rewritten as Federation 2 (after `drop_fake_externals`)."""
+    subgraphs = drop_fake_externals(subgraphs)
     out: list[Subgraph] = []
     for subgraph in subgraphs:
         if not subgraph.fed1:
@@ -56,11 +83,8 @@ def upgrade_fed1(subgraphs: Sequence[Subgraph]) -> list[Subgraph]:
         types: dict[str, TypeDef] = {}
         for name, tdef in subgraph.types.items():
             keys = tdef.keys if tdef.kind == "OBJECT" else ()
-            key_fields = _key_fields(tdef, subgraph) if tdef.extension else set()
             fields = {}
             for fname, fdef in tdef.fields.items():
-                if fdef.external and fname in key_fields:
-                    fdef = replace(fdef, external=False)
                 if fdef.external and (name, fname) not in used:
                     continue
                 fields[fname] = fdef
@@ -100,5 +124,7 @@ def provided_fields(subgraph: Subgraph) -> set[tuple[str, str]]:
     for tdef in subgraph.types.values():
         for fdef in tdef.fields.values():
             if fdef.provides:
-                out |= field_set_paths(subgraph, fdef.type_str.strip("[]!"), fdef.provides)
+                out |= field_set_paths(
+                    subgraph, fdef.type_str.strip("[]!"), fdef.provides, implementations_too=True
+                )
     return out

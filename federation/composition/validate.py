@@ -3,10 +3,11 @@
 Per subgraph (before merging, as a subgraph that fails them has no meaning to merge):
 - `@key`: every selected field exists, takes no arguments, and is not of an interface or union
   type (`KEY_INVALID_FIELDS`, `KEY_FIELDS_HAS_ARGS`, `KEY_FIELDS_SELECT_INVALID_TYPE`);
-- `@requires` and `@provides`: the fields exist (`*_INVALID_FIELDS`), the ones at the top are
-  `@external` in Federation 2 (`*_FIELDS_MISSING_EXTERNAL`), `@provides` sits on a field of a
-  composite type (`PROVIDES_ON_NON_OBJECT_FIELD`);
-- `@external` fields are used by some key, requires or provides (`EXTERNAL_UNUSED`).
+- `@requires` and `@provides`: the fields exist (`*_INVALID_FIELDS`), each selected leaf is
+  `@external` in Federation 2 or sits below an external field (`*_FIELDS_MISSING_EXTERNAL`),
+  `@provides` sits on a field of a composite type (`PROVIDES_ON_NON_OBJECT_FIELD`);
+- `@external` fields are used by some key, requires or provides, or implement an interface
+  field (`EXTERNAL_UNUSED`).
 
 On the merged schema: `@inaccessible` leaves nothing visible that points at a hidden type
 (`REFERENCED_INACCESSIBLE`), no type with only hidden fields (`ONLY_INACCESSIBLE_CHILDREN`),
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from graphql import NonNullTypeNode
 
 from .errors import CompositionError
-from .fieldset import FieldSetStep, parse_field_set, walk_field_set
+from .fieldset import parse_field_set, walk_field_set
 from .merged import MergedSchema
 from .model import BUILTIN_SCALARS, Subgraph, named_type
 from .upgrade import used_fields
@@ -54,7 +55,7 @@ def _check_field_set(
         ]  # fmt: skip
     errors: list[CompositionError] = []
     steps = list(walk_field_set(subgraph, parent, fields))
-    for index, step in enumerate(steps):
+    for step in steps:
         where = f"{step.parent}.{step.name}"
         prefix = f'On {coordinate}, for @{directive}(fields: "{fields}"): '
         if step.definition is None:
@@ -83,29 +84,19 @@ def _check_field_set(
                          "allowed in @key")
                 )  # fmt: skip
         elif (
-            step.depth == 0
-            and not subgraph.fed1
+            not subgraph.fed1
+            and not step.has_selection
+            and not step.external_above
             and not step.definition.external
-            and not _external_below(steps, index)
         ):
+            # As Apollo checks it: a leaf must be external unless some field above it is; a field
+            # with a selection (`host { yearsOnAir }`) is checked through its leaves.
             errors.append(
                 _err(subgraph, f"{code}_FIELDS_MISSING_EXTERNAL", coordinate,
                      prefix + f'field "{where}" should not be part of a @{directive} since it '
                      f"is already provided by this subgraph (it is not marked @external)")
             )  # fmt: skip
     return errors
-
-
-def _external_below(steps: list[FieldSetStep], index: int) -> bool:
-    """Whether the field at `index` selects an external field below it: `host { yearsOnAir }`
-    is a valid requirement when `yearsOnAir` is external, though `host` is the subgraph's own
-    (as Apollo composes it)."""
-    for step in steps[index + 1 :]:
-        if step.depth == 0:
-            return False
-        if step.definition is not None and step.definition.external:
-            return True
-    return False
 
 
 def _check_subgraph(subgraph: Subgraph) -> list[CompositionError]:
