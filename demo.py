@@ -128,8 +128,11 @@ def run(args: argparse.Namespace) -> None:
     )
     gateway = create_app_or_exit(supergraph, config=config, subgraph_urls=urls)
     apps.append(("gateway", gateway, args.host, args.port))
-    for name, _app, host, port in apps:
-        path = "/graphql" if name in (*SUBGRAPHS, "gateway") else "/stats"
-        print(f"{name:>18}  http://{host}:{port}{path}", flush=True)
-    print("Ctrl-C stops everything.", flush=True)
-    asyncio.run(serve_all(apps))
+
+    def announce() -> None:  # once every port is bound: a busy one stops the demo first
+        for name, _app, host, port in apps:
+            path = "/graphql" if name in (*SUBGRAPHS, "gateway") else "/stats"
+            print(f"{name:>18}  http://{host}:{port}{path}", flush=True)
+        print("Ctrl-C stops everything.", flush=True)
+
+    asyncio.run(serve_all(apps, announce=announce))

@@ -9,13 +9,15 @@ import importlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import orjson
 import uvicorn
+from graphql import GraphQLSyntaxError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
@@ -31,7 +33,8 @@ from edge.config import (
 from edge.endpoint import GraphQLEndpoint
 from edge.graphiql import assets_installed, graphiql_static
 from edge.headers import HeaderRules, PropagatingFetcher
-from edge.logs import configure_logging
+from edge.listen import ListenError, bind_all, port_number
+from edge.logs import configure_logging, fields
 from edge.observability import ObservabilityMiddleware, configure_access_log, metrics_route
 from edge.persisted import (
     Manifest,
@@ -290,11 +293,26 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-async def serve_all(apps: Sequence[tuple[str, Starlette, str, int]]) -> None:
+async def serve_all(
+    apps: Sequence[tuple[str, Starlette, str, int]],
+    *,
+    announce: Callable[[], None] | None = None,
+) -> None:
+    """Serve each `(name, app, host, port)` until SIGINT or SIGTERM.
+
+    Every port is bound first, then `announce` runs (it prints the URLs): a busy port is one
+    line and exit status 1, never a URL that does not answer followed by a traceback.
+    """
+    try:
+        sockets = bind_all([(host, port) for _name, _app, host, port in apps])
+    except ListenError as error:
+        raise SystemExit(f"edgegraph: {error}") from None
     servers = [
         _QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning"))
         for _name, app, host, port in apps
     ]
+    if announce is not None:
+        announce()
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
@@ -303,14 +321,25 @@ async def serve_all(apps: Sequence[tuple[str, Starlette, str, int]]) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
-    await asyncio.gather(*(server.serve() for server in servers))
+    try:
+        await asyncio.gather(
+            *(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets, strict=True))
+        )
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def load_supergraph_file(path: str) -> Supergraph:
     try:
         return load_supergraph(Path(path).read_text())
     except (OSError, SupergraphError) as error:
-        raise SystemExit(f"edgegraph: cannot load supergraph {path}: {error}") from error
+        syntax = error.__cause__
+        if isinstance(syntax, GraphQLSyntaxError) and syntax.locations:
+            # file:line:column, as compilers say it, so an editor can jump there
+            line, column = syntax.locations[0].line, syntax.locations[0].column
+            raise SystemExit(f"edgegraph: {path}:{line}:{column}: {syntax.message}") from None
+        raise SystemExit(f"edgegraph: cannot load supergraph {path}: {error}") from None
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -358,10 +387,19 @@ def _serve(args: argparse.Namespace) -> None:
     )
     if config.graphql.graphiql and not assets_installed():
         print("edgegraph: GraphiQL assets are missing; run `make` to install them", flush=True)
+    if config.graphql.graphiql and not config.graphql.introspection:
+        logger.warning(
+            "GraphiQL is on but introspection is off: GraphiQL cannot load the schema "
+            "(turn on --introspection, or use --dev)",
+            extra=fields(event="graphiql_without_introspection"),
+        )
     host, port = config.server.host, config.server.port
     mode = " (dev mode)" if config.dev else ""
-    print(f"edgegraph gateway on http://{host}:{port}/graphql{mode}", flush=True)
-    asyncio.run(serve_all([("gateway", app, host, port)]))
+
+    def announce() -> None:
+        print(f"edgegraph gateway on http://{host}:{port}/graphql{mode}", flush=True)
+
+    asyncio.run(serve_all([("gateway", app, host, port)], announce=announce))
 
 
 def create_app_or_exit(supergraph: Supergraph, **options: Any) -> Starlette:
@@ -388,11 +426,33 @@ def _demo(args: argparse.Namespace) -> None:
     importlib.import_module("demo").run(args)
 
 
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """`--help` shows each option's default, except where there is none to show: `serve`'s
+    flags default to "as the config file says", which their help states."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("edgegraph")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """The `edgegraph` command."""
-    parser = argparse.ArgumentParser(prog="edgegraph", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="edgegraph", description=__doc__, formatter_class=DefaultsHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve a supergraph")
+    serve = commands.add_parser(
+        "serve", help="serve a supergraph", formatter_class=DefaultsHelpFormatter
+    )
     serve.add_argument(
         "--config",
         help="TOML config file (every option: edgegraph.example.toml); flags override it. "
@@ -400,7 +460,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     serve.add_argument("--supergraph", help="supergraph SDL file (or server.supergraph)")
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="listen port (default 4000)")
+    serve.add_argument("--port", type=port_number, help="listen port (default 4000)")
     serve.add_argument(
         "--dev",
         action="store_true",
@@ -442,18 +502,30 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--otlp-endpoint", help="export traces over OTLP/HTTP to this URL (.../v1/traces)"
     )
     serve.set_defaults(run=_serve)
-    demo = commands.add_parser("demo", help="run backends, subgraphs and the gateway")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=4000, help="gateway port")
-    demo.add_argument("--subgraph-port", type=int, default=4001, help="first subgraph port")
-    demo.add_argument("--backend-port", type=int, default=4101, help="first backend port")
+    demo = commands.add_parser(
+        "demo",
+        help="run backends, subgraphs and the gateway",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="listen address of every part")
+    demo.add_argument("--port", type=port_number, default=4000, help="gateway port")
+    demo.add_argument(
+        "--subgraph-port", type=port_number, default=4001, help="first subgraph port"
+    )
+    demo.add_argument("--backend-port", type=port_number, default=4101, help="first backend port")
     demo.add_argument("--latency-ms", type=float, default=0.0, help="added backend latency")
     demo.add_argument("--supergraph", help="supergraph file (default: compose at start)")
     demo.set_defaults(run=_demo)
     add_compose_command(commands)
-    manifest = commands.add_parser("manifest", help="print a client's persisted query manifest")
+    manifest = commands.add_parser(
+        "manifest",
+        help="print a client's persisted query manifest",
+        formatter_class=DefaultsHelpFormatter,
+    )
     manifest.add_argument("client", help="client name: a folder under --clients-dir")
-    manifest.add_argument("--clients-dir", default=str(DEMO_CLIENTS))
+    manifest.add_argument(
+        "--clients-dir", default=str(DEMO_CLIENTS), help="folder of clients/<name>/*.graphql"
+    )
     manifest.set_defaults(run=_manifest)
     args = parser.parse_args(argv)
     configure_access_log()  # one JSON line per request on stdout

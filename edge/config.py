@@ -24,6 +24,7 @@ environment, which fills in what it leaves unset.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -428,6 +429,8 @@ def _check_ranges(config: GatewayConfig) -> None:
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(f"{key} must be positive, not {value}")
+    if config.server.port > 65535:
+        raise ConfigError(f"server.port must be a port (1 to 65535), not {config.server.port}")
     if config.reload.interval < 0:
         interval = config.reload.interval
         raise ConfigError(f"reload.interval must be 0 (off) or positive, not {interval}")
@@ -461,7 +464,12 @@ def _only(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
         prefix = f"{where}." if where else ""
-        raise ConfigError(f"unknown config key(s): {', '.join(prefix + k for k in unknown)}")
+        named = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
+            named.append(f"{prefix}{key}{hint}")
+        raise ConfigError(f"unknown config key(s): {', '.join(named)}")
 
 
 def _typed(value: Any, expected: type | tuple[type, ...], key: str) -> Any:
