@@ -1,4 +1,9 @@
-"""The demo domain on one machine: four backends and four subgraphs, wired for `edgegraph demo`.
+"""The demo domain on one machine: four backends, four subgraphs and a token issuer, wired for
+`edgegraph demo`.
+
+The issuer (backends/issuer.py, :4005) gives out RS256 tokens; the demo gateway checks them
+against its JWKS and passes the member on to the members subgraph in a passport signed with
+`PASSPORT_KEY`, the only key that subgraph trusts.
 
 Only the `demo` command imports this module: a production `edgegraph serve` loads none of the
 demo (strawberry, the SQLite backends, the resolvers).
@@ -11,28 +16,37 @@ import asyncio
 import functools
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 
 import backends.artwork
 import backends.catalog
+import backends.issuer
 import backends.members
 import backends.ratings
 import schema.artwork
 import schema.catalog
 import schema.members
 import schema.ratings
+from edge.auth import AuthConfig, Authenticator
 from edge.config import GatewayConfig, with_overrides
+from edge.passport import PassportVerifier
 from federation.composition import SubgraphSource
 from federation.composition.cli import compose_or_exit, service_sdl
 from federation.supergraph.model import load_supergraph
 from gateway import DEMO_CLIENTS, create_app_or_exit, load_supergraph_file, serve_all
 
 __all__ = [
+    "ISSUER_PORT",
+    "PASSPORT_KEY",
     "SUBGRAPHS",
     "SUBGRAPH_FACTORIES",
     "demo_apps",
+    "demo_auth",
     "demo_supergraph_path",
     "demo_supergraph_sdl",
     "run",
@@ -52,12 +66,32 @@ SUBGRAPH_SCHEMAS = {
     "ratings": schema.ratings.schema,
     "members": schema.members.schema,
 }
-SUBGRAPH_FACTORIES = {
+#: The demo's token issuer listens here.
+ISSUER_PORT = 4005
+#: The demo gateway's passport key, made at start: the members subgraph trusts its public half.
+PASSPORT_KEY = Ed25519PrivateKey.generate()
+SUBGRAPH_FACTORIES: dict[str, Callable[..., Starlette]] = {
     "catalog": schema.catalog.create_app,
     "artwork": schema.artwork.create_app,
     "ratings": schema.ratings.create_app,
-    "members": schema.members.create_app,
+    "members": functools.partial(
+        schema.members.create_app, passport=PassportVerifier(PASSPORT_KEY.public_key())
+    ),
 }
+
+
+def demo_auth(
+    issuer: backends.issuer.Issuer, *, http: httpx.AsyncClient | None = None
+) -> Authenticator:
+    """The demo gateway's token checks: `issuer`'s tokens, optional (anonymous browsing works,
+    `me` is then null), passports signed with PASSPORT_KEY. `http` reaches the issuer's JWKS."""
+    config = AuthConfig(
+        jwks_url=issuer.jwks_url,
+        issuers=(issuer.url,),
+        audiences=(backends.issuer.AUDIENCE,),
+        jwks_min_refetch=1.0,  # the issuer may start after the gateway's first request
+    )
+    return Authenticator.from_config(config, http=http, passport_key=PASSPORT_KEY)
 
 
 def demo_apps(
@@ -126,12 +160,17 @@ def run(args: argparse.Namespace) -> None:
         if args.supergraph
         else load_supergraph(demo_supergraph_sdl())
     )
-    gateway = create_app_or_exit(supergraph, config=config, subgraph_urls=urls)
+    issuer = backends.issuer.Issuer(f"http://{args.host}:{ISSUER_PORT}")
+    apps.append(("issuer", issuer.create_app(), args.host, ISSUER_PORT))
+    gateway = create_app_or_exit(
+        supergraph, config=config, subgraph_urls=urls, authenticator=demo_auth(issuer)
+    )
     apps.append(("gateway", gateway, args.host, args.port))
 
     def announce() -> None:  # once every port is bound: a busy one stops the demo first
         for name, _app, host, port in apps:
             path = "/graphql" if name in (*SUBGRAPHS, "gateway") else "/stats"
+            path = "/token" if name == "issuer" else path
             print(f"{name:>18}  http://{host}:{port}{path}", flush=True)
         print("Ctrl-C stops everything.", flush=True)
 

@@ -35,8 +35,8 @@ from resolvers.http import DEFAULT_TIMEOUT, BackendClient, create_http_client
 
 __all__ = [
     "FEDERATION_VERSION",
-    "MEMBER_HEADER",
     "AppFactory",
+    "Caller",
     "Context",
     "create_subgraph_app",
     "field",
@@ -51,8 +51,9 @@ L = TypeVar("L")
 #: directives used here (key, shareable, inaccessible, external, requires, provides) are 2.0.
 FEDERATION_VERSION: Final = "2.7"
 
-#: The request header that names the signed-in member (set by the gateway).
-MEMBER_HEADER = "x-member-id"
+#: Who is calling, read from a request by what the subgraph trusts (the members subgraph: the
+#: gateway's signed passport, edge/passport.py); never from a header a client could set.
+Caller = Callable[[Request | WebSocket], str | None]
 
 
 #: Distinct operation texts whose parse and validation each subgraph keeps. A gateway sends a
@@ -143,15 +144,17 @@ class _SubgraphGraphQL(GraphQL[Context[L], None]):
         *,
         backend: _Backend,
         loaders: Callable[[BackendClient], L],
+        caller: Caller | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide=None)
         self.backend = backend
         self.loaders = loaders
+        self.caller = caller
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context[L]:
-        member_id = request.headers.get(MEMBER_HEADER) or None
+        member_id = self.caller(request) if self.caller is not None else None
         return Context(
             request=request, loaders=self.loaders(self.backend.get()), member_id=member_id
         )
@@ -180,8 +183,11 @@ def create_subgraph_app(
     client: httpx.AsyncClient | None,
     timeout: float = DEFAULT_TIMEOUT,
     telemetry: Telemetry | None = None,
+    caller: Caller | None = None,
 ) -> Starlette:
     """A Starlette app serving `schema` at `/graphql` (and `/health`, `/metrics`).
+
+    `caller` tells each request's member (`Context.member_id`); without it nobody is signed in.
 
     With `client`, the app uses it and leaves closing it to the caller; without, the
     app's lifespan opens one pooled client for the process and closes it on shutdown.
@@ -212,7 +218,7 @@ def create_subgraph_app(
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "subgraph": service})
 
-    graphql_app = _SubgraphGraphQL(schema, backend=backend, loaders=loaders)
+    graphql_app = _SubgraphGraphQL(schema, backend=backend, loaders=loaders, caller=caller)
     return Starlette(
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),

@@ -1,5 +1,10 @@
-"""The members subgraph: `Member` (key `id`), `me` from the `x-member-id` header, my list with
-its mutations, and continue watching, which `@provides` each title's name."""
+"""The members subgraph: `Member` (key `id`), `me`, my list with its mutations, and continue
+watching, which `@provides` each title's name.
+
+The signed-in member comes from the gateway's passport (`x-edgegraph-passport`, checked with
+the gateway's public key, edge/passport.py) and from nothing else: `me` and the my-list
+mutations act as that member, so no caller can read or change another member's list.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,15 @@ from typing import TypeAlias
 
 import httpx
 import strawberry
+from graphql import GraphQLError
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.websockets import WebSocket
 from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 from strawberry.types import Info
 
+from edge.passport import PASSPORT_HEADER, PassportVerifier
 from federation.telemetry.tracing import Telemetry
 from resolvers.http import DEFAULT_TIMEOUT
 from resolvers.members import MemberRecord, MembersLoaders, change_my_list
@@ -90,15 +99,14 @@ class Member:
         ]
 
 
-@strawberry.input(description="A title to add to or remove from a member's list.")
+@strawberry.input(description="A title to add to or remove from the signed-in member's list.")
 class MyListInput:
-    member_id: strawberry.ID
     title_id: strawberry.ID
 
 
 @strawberry.type
 class Query:
-    @field("The signed-in member (the `x-member-id` header), or null.")
+    @field("The signed-in member (from the gateway's verified token), or null.")
     async def me(self, info: MembersInfo) -> Member | None:
         member_id = info.context.member_id
         if member_id is None:
@@ -112,22 +120,25 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @mutation("Add a title to a member's list (adding twice is a no-op).")
+    @mutation("Add a title to the signed-in member's list (adding twice is a no-op).")
     async def add_to_my_list(self, info: MembersInfo, input: MyListInput) -> Member:
         return await _change(info, input, add=True)
 
-    @mutation("Remove a title from a member's list.")
+    @mutation("Remove a title from the signed-in member's list.")
     async def remove_from_my_list(self, info: MembersInfo, input: MyListInput) -> Member:
         return await _change(info, input, add=False)
 
 
 async def _change(info: MembersInfo, change: MyListInput, *, add: bool) -> Member:
+    member_id = info.context.member_id
+    if member_id is None:
+        raise GraphQLError("Sign in to change your list", extensions={"code": "UNAUTHENTICATED"})
     loaders = info.context.loaders
-    await change_my_list(loaders, member_id=change.member_id, title_id=change.title_id, add=add)
-    member = await Member.resolve_reference(info, id=change.member_id)
+    await change_my_list(loaders, member_id=member_id, title_id=change.title_id, add=add)
+    member = await Member.resolve_reference(info, id=member_id)
     if member is None:
         # The backend just accepted this member; losing it in between is the backend's fault.
-        raise RuntimeError(f"member {change.member_id!r} vanished after changing its list")
+        raise RuntimeError(f"member {member_id!r} vanished after changing its list")
     return member
 
 
@@ -145,8 +156,19 @@ def create_app(
     client: httpx.AsyncClient | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     telemetry: Telemetry | None = None,
+    passport: PassportVerifier | None = None,
 ) -> Starlette:
-    """The members subgraph over the members backend at `backend_url`."""
+    """The members subgraph over the members backend at `backend_url`.
+
+    `passport` checks the gateway's passports; without it nobody is signed in.
+    """
+
+    def caller(request: Request | WebSocket) -> str | None:
+        if passport is None:
+            return None
+        identity = passport.verify(request.headers.get(PASSPORT_HEADER))
+        return identity.subject if identity is not None else None
+
     return create_subgraph_app(
         service="members",
         schema=schema,
@@ -155,6 +177,7 @@ def create_app(
         client=client,
         timeout=timeout,
         telemetry=telemetry,
+        caller=caller,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+import functools
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,14 +11,26 @@ from pathlib import Path
 import httpx
 from starlette.applications import Starlette
 
+import backends.issuer
 import demo
-from demo import demo_supergraph_sdl
+from demo import demo_auth, demo_supergraph_sdl
 from edge.config import GatewayConfig
 from federation.subgraphs.fetcher import HttpFetcher
 from federation.supergraph.model import Supergraph, load_supergraph
 from gateway import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@functools.cache
+def demo_issuer() -> backends.issuer.Issuer:
+    """One issuer for the test run: making its RSA key is the slow part."""
+    return backends.issuer.Issuer("http://issuer")
+
+
+def sign_in(member: str, scopes: Sequence[str] = ()) -> dict[str, str]:
+    """The authorization header of `member`, with a token from the demo issuer."""
+    return {"authorization": f"Bearer {demo_issuer().mint(member, scopes)}"}
 
 
 @dataclass
@@ -74,7 +87,17 @@ async def demo_gateway(
         await stack.enter_async_context(subgraph_client)
         urls = {name: f"http://{name}/graphql" for name in demo.SUBGRAPHS}
         fetcher = HttpFetcher(urls, client=subgraph_client)
-        app = create_app(supergraph, fetcher=fetcher, dev=dev, config=config)
+        issuer_http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=demo_issuer().create_app())
+        )
+        await stack.enter_async_context(issuer_http)
+        app = create_app(
+            supergraph,
+            fetcher=fetcher,
+            dev=dev,
+            config=config,
+            authenticator=demo_auth(demo_issuer(), http=issuer_http),
+        )
         await stack.enter_async_context(app.router.lifespan_context(app))
         # Like any non-browser client, the tests' client proves it is no cross-site form or
         # link: without this header, CSRF prevention refuses GETs (edge/protection.py).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.gateway.demo_support import demo_gateway, device_query
+from tests.gateway.demo_support import demo_gateway, device_query, sign_in
 
 PLAN = {"x-edgegraph-include-plan": "true"}
 
@@ -26,7 +26,7 @@ async def _post(
 async def test_demo_tv_home_returns_every_row_with_one_fetch_per_subgraph() -> None:
     async with demo_gateway() as demo:
         body = await _post(
-            demo.client, device_query("tv/home.graphql"), headers={**PLAN, "x-member-id": "m1"}
+            demo.client, device_query("tv/home.graphql"), headers={**PLAN, **sign_in("m1")}
         )
         assert "errors" not in body, body["errors"]
         data = body["data"]
@@ -48,7 +48,7 @@ async def test_demo_tv_home_returns_every_row_with_one_fetch_per_subgraph() -> N
 
 async def test_demo_tv_home_batches_backend_calls() -> None:
     async with demo_gateway() as demo:
-        await _post(demo.client, device_query("tv/home.graphql"), headers={"x-member-id": "m1"})
+        await _post(demo.client, device_query("tv/home.graphql"), headers=sign_in("m1"))
         stats = await demo.stats()
         # 200 tiles still reach each backend a handful of times, never once per title.
         assert all(count <= 8 for count in stats.values()), stats
@@ -56,9 +56,7 @@ async def test_demo_tv_home_batches_backend_calls() -> None:
 
 async def test_demo_mobile_home_has_small_box_art() -> None:
     async with demo_gateway() as demo:
-        body = await _post(
-            demo.client, device_query("mobile/home.graphql"), headers={"x-member-id": "m2"}
-        )
+        body = await _post(demo.client, device_query("mobile/home.graphql"), headers=sign_in("m2"))
         assert "errors" not in body, body["errors"]
         rows = body["data"]["genres"]
         assert len(rows) == 3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.gateway.demo_support import demo_gateway
+from tests.gateway.demo_support import demo_gateway, sign_in
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -28,7 +28,7 @@ async def test_gateway_get_serves_queries_and_refuses_mutations() -> None:
         ok = await demo.client.get("/graphql", params={"query": '{ title(id: "t1") { name } }'})
         assert ok.status_code == 200
         assert ok.json()["data"]["title"]["name"]
-        mutation = 'mutation { addToMyList(input: {memberId: "m1", titleId: "t1"}) { id } }'
+        mutation = 'mutation { addToMyList(input: {titleId: "t1"}) { id } }'
         refused = await demo.client.get("/graphql", params={"query": mutation})
         assert refused.status_code == 405
         assert "POST" in refused.headers["allow"]
@@ -66,11 +66,11 @@ async def test_gateway_plan_only_in_dev_mode() -> None:
 
 async def test_gateway_mutation_runs_and_health_answers() -> None:
     async with demo_gateway() as demo:
-        mutation = (
-            'mutation { addToMyList(input: {memberId: "m1", titleId: "t9"}) '
-            "{ id myList { id name } } }"
+        mutation = 'mutation { addToMyList(input: {titleId: "t9"}) { id myList { id name } } }'
+        response = await demo.client.post(
+            "/graphql", json={"query": mutation}, headers=sign_in("m1")
         )
-        body = (await demo.client.post("/graphql", json={"query": mutation})).json()
+        body = response.json()
         assert "errors" not in body, body
         assert "t9" in [t["id"] for t in body["data"]["addToMyList"]["myList"]]
         assert all(t["name"] for t in body["data"]["addToMyList"]["myList"])

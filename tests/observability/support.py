@@ -20,6 +20,7 @@ from federation.subgraphs.fetcher import HttpFetcher
 from federation.supergraph.model import load_supergraph
 from federation.telemetry.tracing import Telemetry, TelemetryConfig
 from gateway import create_app
+from tests.gateway.demo_support import demo_issuer, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 TV_HOME = (ROOT / "clients" / "tv" / "home.graphql").read_text()
@@ -54,7 +55,7 @@ class ObservedDemo:
     ) -> httpx.Response:
         body = {"query": query, **extra}
         return await self.client.post(
-            "/graphql", json=body, headers={"x-member-id": "m1", **(headers or {})}
+            "/graphql", json=body, headers={**sign_in("m1"), **(headers or {})}
         )
 
 
@@ -106,7 +107,17 @@ async def observed_demo(
         await stack.enter_async_context(subgraph_client)
         urls = {name: f"http://{name}/graphql" for name in demo.SUBGRAPHS}
         fetcher = HttpFetcher(urls, client=subgraph_client)
-        app = create_app(supergraph, fetcher=fetcher, dev=dev, telemetry=gateway)
+        issuer_http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=demo_issuer().create_app())
+        )
+        await stack.enter_async_context(issuer_http)
+        app = create_app(
+            supergraph,
+            fetcher=fetcher,
+            dev=dev,
+            telemetry=gateway,
+            authenticator=demo.demo_auth(demo_issuer(), http=issuer_http),
+        )
         await stack.enter_async_context(app.router.lifespan_context(app))
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://gateway"

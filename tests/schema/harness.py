@@ -10,6 +10,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 
 import backends.artwork
@@ -20,6 +21,7 @@ import schema.artwork
 import schema.catalog
 import schema.members
 import schema.ratings
+from edge.passport import PASSPORT_HEADER, Identity, PassportSigner, PassportVerifier
 
 __all__ = [
     "BACKENDS",
@@ -27,6 +29,7 @@ __all__ = [
     "SUBGRAPHS",
     "ASGIApp",
     "Subgraph",
+    "as_member",
     "backend_app",
     "misbehave_on",
     "serve_subgraph",
@@ -54,10 +57,23 @@ BACKENDS: dict[str, ModuleType] = {
 }
 GOLDEN = Path(__file__).parent / "golden"
 
+#: The stand-in for the gateway's passport key: the members subgraph here trusts only it.
+GATEWAY = PassportSigner(Ed25519PrivateKey.generate())
+
+
+def as_member(member_id: str) -> dict[str, str]:
+    """Headers that sign `member_id` in, as the gateway does after checking their token."""
+    return {PASSPORT_HEADER: GATEWAY.sign(Identity(subject=member_id))}
+
 
 class SubgraphFactory(Protocol):
     def __call__(
-        self, *, backend_url: str, client: httpx.AsyncClient | None = ..., timeout: float = ...
+        self,
+        *,
+        backend_url: str,
+        client: httpx.AsyncClient | None = ...,
+        timeout: float = ...,
+        **options: Any,
     ) -> Starlette: ...
 
 
@@ -128,7 +144,9 @@ async def serve_subgraph(
     transport = httpx.ASGITransport(app=backend or backend_app(name))
     async with httpx.AsyncClient(transport=transport, base_url="http://backend") as http:
         create_app: SubgraphFactory = SUBGRAPHS[name].create_app
-        app = create_app(backend_url="http://backend", client=http, timeout=timeout)
+        # Only members reads the caller; it trusts passports signed by GATEWAY's key.
+        options = {"passport": PassportVerifier(GATEWAY.public_key)} if name == "members" else {}
+        app = create_app(backend_url="http://backend", client=http, timeout=timeout, **options)
         subgraph_transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=subgraph_transport, base_url="http://subgraph"

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.schema.harness import backend_app, misbehave_on, serve_subgraph
+from tests.schema.harness import as_member, backend_app, misbehave_on, serve_subgraph
 
 
 def fault_app(path: str, answer: Response | None = None, *, sleep: float = 0.0) -> Starlette:
@@ -50,7 +50,7 @@ async def test_faults_backend_timeout_gives_backend_timeout_errors() -> None:
         member(id: "m2") { name continueWatching { positionSeconds } } }"""
     async with serve_subgraph("members", backend=backend, timeout=0.2) as members:
         started = asyncio.get_running_loop().time()
-        body = await members.execute(query, headers={"x-member-id": "m1"})
+        body = await members.execute(query, headers=as_member("m1"))
         elapsed = asyncio.get_running_loop().time() - started
     assert elapsed < 2.0
     assert body["data"]["me"]["name"]

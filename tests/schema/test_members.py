@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.schema.harness import serve_subgraph
+from edge.passport import PASSPORT_HEADER, Identity, PassportSigner
+from tests.schema.harness import as_member, serve_subgraph
 
 ME = "{ me { id name maturityLevel } }"
 MY_LIST = "mutation ($input: MyListInput!) { %s(input: $input) { id myList { id } } }"
 
 
-async def test_members_me_comes_from_the_member_header() -> None:
+async def test_members_me_comes_from_the_gateway_passport_only() -> None:
+    forger = PassportSigner(Ed25519PrivateKey.generate())
     async with serve_subgraph("members") as members:
-        signed_in = await members.execute(ME, headers={"x-member-id": "m3"})
+        signed_in = await members.execute(ME, headers=as_member("m3"))
         anonymous = await members.execute(ME)
-        unknown = await members.execute(ME, headers={"x-member-id": "m999999"})
+        unknown = await members.execute(ME, headers=as_member("m999999"))
+        claimed = await members.execute(ME, headers={"x-member-id": "m3"})
+        forged = await members.execute(
+            ME, headers={PASSPORT_HEADER: forger.sign(Identity(subject="m3"))}
+        )
+        garbage = await members.execute(ME, headers={PASSPORT_HEADER: "m3"})
     me = signed_in["data"]["me"]
     assert me["id"] == "m3" and me["name"] and me["maturityLevel"] in {"KIDS", "TEEN", "ADULT"}
-    assert anonymous == {"data": {"me": None}}
-    assert unknown == {"data": {"me": None}}
+    for body in (anonymous, unknown, claimed, forged, garbage):
+        assert body == {"data": {"me": None}}
 
 
 async def test_members_entities_answer_in_order_with_unknown_keys_null() -> None:
@@ -42,25 +50,53 @@ async def test_members_continue_watching_provides_title_names() -> None:
     assert items and all(item["title"]["name"] and item["positionSeconds"] >= 0 for item in items)
 
 
-async def test_members_add_and_remove_from_my_list() -> None:
-    variables = {"input": {"memberId": "m2", "titleId": "t42"}}
+async def test_members_add_and_remove_change_the_callers_list_only() -> None:
+    variables = {"input": {"titleId": "t42"}}
+    m2 = as_member("m2")
+    lists = '{ a: member(id: "m2") { myList { id } } b: member(id: "m3") { myList { id } } }'
     async with serve_subgraph("members") as members:
-        before = await members.execute('{ member(id: "m2") { myList { id } } }')
-        added = await members.execute(MY_LIST % "addToMyList", variables)
-        twice = await members.execute(MY_LIST % "addToMyList", variables)
-        removed = await members.execute(MY_LIST % "removeFromMyList", variables)
+        before = await members.execute(lists)
+        added = await members.execute(MY_LIST % "addToMyList", variables, headers=m2)
+        twice = await members.execute(MY_LIST % "addToMyList", variables, headers=m2)
+        after = await members.execute(lists)
+        removed = await members.execute(MY_LIST % "removeFromMyList", variables, headers=m2)
         unknown = await members.execute(
-            MY_LIST % "addToMyList", {"input": {"memberId": "m999999", "titleId": "t1"}}
+            MY_LIST % "addToMyList", {"input": {"titleId": "t1"}}, headers=as_member("m999999")
         )
-    start = [t["id"] for t in before["data"]["member"]["myList"] if t["id"] != "t42"]
+    start = [t["id"] for t in before["data"]["a"]["myList"] if t["id"] != "t42"]
+    assert added["data"]["addToMyList"]["id"] == "m2"
     assert [t["id"] for t in added["data"]["addToMyList"]["myList"]] == [*start, "t42"]
     assert twice["data"]["addToMyList"] == added["data"]["addToMyList"]
+    assert after["data"]["b"] == before["data"]["b"]  # nobody else's list moved
     assert [t["id"] for t in removed["data"]["removeFromMyList"]["myList"]] == start
     (error,) = unknown["errors"]
     assert unknown["data"] is None
     assert error["path"] == ["addToMyList"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "m999999" in error["message"]
+
+
+@pytest.mark.parametrize("mutation", ["addToMyList", "removeFromMyList"])
+async def test_members_my_list_mutations_refuse_anonymous_callers(mutation: str) -> None:
+    variables = {"input": {"titleId": "t42"}}
+    my_list = '{ member(id: "m2") { myList { id } } }'
+    async with serve_subgraph("members") as members:
+        before = await members.execute(my_list)
+        body = await members.execute(MY_LIST % mutation, variables, headers={"x-member-id": "m2"})
+        after = await members.execute(my_list)
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert after == before
+
+
+async def test_members_my_list_input_names_no_member() -> None:
+    bad = {"input": {"memberId": "m3", "titleId": "t42"}}
+    async with serve_subgraph("members") as members:
+        body = await members.execute(MY_LIST % "addToMyList", bad, headers=as_member("m2"))
+    # The caller cannot even name someone else: the input type has no such field.
+    assert body["data"] is None
+    assert "memberId" in body["errors"][0]["message"]
 
 
 @pytest.mark.parametrize("count", [1, 10, 100])
