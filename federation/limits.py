@@ -110,12 +110,17 @@ class Limits:
         return cls(**off)
 
 
-def limit_error(limit: str, value: int, message: str) -> GraphQLError:
-    """A refusal naming `limit` and its `value`."""
-    return GraphQLError(
-        f"{message} exceeds the {limit} limit of {value}.",
-        extensions={"code": LIMIT_EXCEEDED, "limit": limit, "max": value},
-    )
+def limit_error(
+    limit: str, value: int, message: str, measured: int | None = None
+) -> GraphQLError:
+    """A refusal naming `limit` and its `value`, and what was `measured` when the check
+    measured it whole (the lexer's counts stop at the first token past the limit)."""
+    extensions: dict[str, Any] = {"code": LIMIT_EXCEEDED, "limit": limit, "max": value}
+    text = f"{message} exceeds the {limit} limit of {value}"
+    if measured is None:
+        return GraphQLError(f"{text}.", extensions=extensions)
+    extensions["measured"] = measured
+    return GraphQLError(f"{text}: {measured} > {value}.", extensions=extensions)
 
 
 def check_text(query: str, limits: Limits) -> GraphQLError | None:
@@ -126,7 +131,7 @@ def check_text(query: str, limits: Limits) -> GraphQLError | None:
     which reports them with locations.
     """
     if limits.max_length is not None and len(query) > limits.max_length:
-        return limit_error("max_length", limits.max_length, "The document's length")
+        return limit_error("max_length", limits.max_length, "The document's length", len(query))
     max_tokens = limits.max_tokens
     max_nesting = limits.max_nesting
     max_directives = limits.max_directives
@@ -318,7 +323,9 @@ def check_document(
         if isinstance(definition, FragmentDefinitionNode)
     }
     if limits.max_fragments is not None and len(fragments) > limits.max_fragments:
-        return limit_error("max_fragments", limits.max_fragments, "The number of fragments")
+        return limit_error(
+            "max_fragments", limits.max_fragments, "The number of fragments", len(fragments)
+        )
     measurer = _Measurer(schema, fragments, limits)
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
@@ -349,7 +356,7 @@ def _check_measure(measure: _Measure, limits: Limits) -> GraphQLError | None:
     )  # fmt: skip
     for name, value, actual, message in checks:
         if value is not None and actual > value:
-            return limit_error(name, value, message)
+            return limit_error(name, value, message, actual)
     return None
 
 

@@ -32,7 +32,8 @@ def refusal(query: str, limits: Limits) -> dict[str, Any]:
 
 def assert_refused(query: str, limits: Limits, limit: str, value: int) -> None:
     error = refusal(query, limits)
-    assert error["extensions"] == {"code": LIMIT_EXCEEDED, "limit": limit, "max": value}
+    extensions = {k: v for k, v in error["extensions"].items() if k != "measured"}
+    assert extensions == {"code": LIMIT_EXCEEDED, "limit": limit, "max": value}
     assert f"{limit} limit of {value}" in error["message"]
 
 
@@ -80,6 +81,15 @@ def test_limits_without_nesting_limit_deep_document_is_a_clean_error() -> None:
 def test_limits_max_depth() -> None:
     query = "{ me " + "{ best " * 5 + "{ id }" + "}" * 5 + "}"
     assert_refused(query, Limits(max_depth=4), "max_depth", 4)
+
+
+def test_limits_state_the_measured_value_beside_the_limit() -> None:
+    query = "{ me " + "{ best " * 17 + "{ id }" + " }" * 17 + " }"
+    error = refusal(query, Limits())
+    assert error["message"] == "The operation's depth exceeds the max_depth limit of 15: 19 > 15."
+    assert error["extensions"]["measured"] == 19
+    long = refusal("{ me { id } }" + " " * 100, Limits(max_length=50))
+    assert long["message"].endswith("max_length limit of 50: 113 > 50.")
 
 
 def test_limits_max_depth_through_fragments() -> None:
