@@ -160,8 +160,9 @@ def run(args: argparse.Namespace) -> None:
         if args.supergraph
         else load_supergraph(demo_supergraph_sdl())
     )
-    issuer = backends.issuer.Issuer(f"http://{args.host}:{ISSUER_PORT}")
-    apps.append(("issuer", issuer.create_app(), args.host, ISSUER_PORT))
+    issuer_port = getattr(args, "issuer_port", ISSUER_PORT)
+    issuer = backends.issuer.Issuer(f"http://{args.host}:{issuer_port}")
+    apps.append(("issuer", issuer.create_app(), args.host, issuer_port))
     gateway = create_app_or_exit(
         supergraph, config=config, subgraph_urls=urls, authenticator=demo_auth(issuer)
     )

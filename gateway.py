@@ -513,6 +513,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--subgraph-port", type=port_number, default=4001, help="first subgraph port"
     )
     demo.add_argument("--backend-port", type=port_number, default=4101, help="first backend port")
+    demo.add_argument(
+        "--issuer-port", type=port_number, default=4005, help="demo token issuer port"
+    )
     demo.add_argument("--latency-ms", type=float, default=0.0, help="added backend latency")
     demo.add_argument("--supergraph", help="supergraph file (default: compose at start)")
     demo.set_defaults(run=_demo)
