@@ -33,6 +33,7 @@ from edge.config import (
 from edge.endpoint import GraphQLEndpoint
 from edge.graphiql import assets_installed, graphiql_static
 from edge.headers import HeaderRules, PropagatingFetcher
+from edge.home import home_route
 from edge.listen import ListenError, bind_all, port_number
 from edge.logs import configure_logging, fields
 from edge.observability import ObservabilityMiddleware, configure_access_log, metrics_route
@@ -68,6 +69,8 @@ from federation.subgraphs.resilience import Resilience, ResilientFetcher, Subgra
 from federation.supergraph.model import Supergraph, load_supergraph
 from federation.telemetry.instrument import HealthProbe, ObservedFetcher
 from federation.telemetry.tracing import Telemetry
+from registry.cli import add_registry_commands
+from registry.source import registry_source_or_exit
 
 __all__ = ["create_app", "main"]
 
@@ -255,6 +258,11 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         *health_routes(_subgraphs, _probe),
+        home_route(
+            endpoint="/graphql",
+            graphiql=config.graphql.graphiql,
+            introspection=config.graphql.introspection,
+        ),
     ]
     if config.graphql.graphiql:
         routes.append(graphiql_static())
@@ -366,7 +374,9 @@ def _serve(args: argparse.Namespace) -> None:
         raise SystemExit(f"edgegraph: {error}") from error
     source: SupergraphSource
     interval = config.reload.interval
-    if config.server.supergraph is not None:
+    if args.registry:
+        supergraph, source = registry_source_or_exit(args.registry, args.registry_cache)
+    elif config.server.supergraph is not None:
         supergraph = load_supergraph_file(config.server.supergraph)
         source = FileSource(config.server.supergraph, current=supergraph.sdl)
     elif args.config and is_graph_config(args.config):
@@ -459,6 +469,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         "Without a supergraph, its [subgraphs.NAME] tables (a graph.toml) are composed at start",
     )
     serve.add_argument("--supergraph", help="supergraph SDL file (or server.supergraph)")
+    serve.add_argument(
+        "--registry", help="the schema registry's URL: serve and hot-reload its supergraph"
+    )
+    serve.add_argument(
+        "--registry-cache",
+        help="where the last good supergraph from the registry is kept, served when the "
+        "registry is down (default supergraph.registry.graphql)",
+    )
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=port_number, help="listen port (default 4000)")
     serve.add_argument(
@@ -520,6 +538,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     demo.add_argument("--supergraph", help="supergraph file (default: compose at start)")
     demo.set_defaults(run=_demo)
     add_compose_command(commands)
+    add_registry_commands(commands)
     manifest = commands.add_parser(
         "manifest",
         help="print a client's persisted query manifest",

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.applications import Starlette
 
 from registry.app import create_registry_app
 from registry.db import connect, database_url, migrate
@@ -65,6 +66,7 @@ class Registry:
     """A registry app over `store`, reached in-process, with an admin token."""
 
     store: Store
+    app: Starlette
     http: httpx.AsyncClient
     admin: str
 
@@ -79,4 +81,4 @@ async def registry(store: Store) -> AsyncIterator[Registry]:
     app = create_registry_app(store, migrate_at_start=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://registry") as http:
-        yield Registry(store, http, await store.create_token("platform", admin=True))
+        yield Registry(store, app, http, await store.create_token("platform", admin=True))

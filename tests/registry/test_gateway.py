@@ -1,0 +1,139 @@
+"""A gateway fed by the registry: it serves the registry's supergraph, hot-reloads a publish,
+and serves on through a registry outage and across a restart from the last good supergraph."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from graphql import build_schema, graphql
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway import create_app
+from registry.source import RegistrySource, RegistryUnavailable, load_from_registry
+from tests.edge.live import serve_on_loopback
+from tests.registry import graphs
+from tests.registry.conftest import Registry
+
+#: the catalog subgraph as a plain GraphQL server: it answers the fields of every version
+CATALOG_SCHEMA = build_schema(
+    "type Query { titles(first: Int): [Title!]! title(id: ID!): Title }"
+    " type Title { id: ID! name: String! kind: Kind! year: Int } enum Kind { MOVIE SHOW }"
+)
+TITLES = {"titles": [{"id": "t1", "name": "Heat", "kind": "MOVIE", "year": 1995}]}
+
+
+def catalog_app() -> Starlette:
+    async def endpoint(request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        result = await graphql(
+            CATALOG_SCHEMA, body["query"], root_value=TITLES, variable_values=body.get("variables")
+        )
+        return Response(orjson.dumps(result.formatted), media_type="application/json")
+
+    return Starlette(routes=[Route("/graphql", endpoint, methods=["POST"])])
+
+
+async def _publish(registry: Registry, sdl: str, url: str) -> None:
+    response = await registry.http.post(
+        "/subgraphs/catalog/publish",
+        json={"url": url, "sdl": sdl},
+        headers={"authorization": f"Bearer {registry.admin}"},
+    )
+    assert response.status_code == 200, response.text
+
+
+async def _query(gateway: httpx.AsyncClient, query: str) -> dict[str, Any]:
+    response = await gateway.post("/graphql", json={"query": query})
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_registry_source_polls_with_an_etag_and_keeps_the_last_good_supergraph(
+    registry: Registry, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache" / "supergraph.graphql"
+    transport = httpx.ASGITransport(app=registry.app)
+    with pytest.raises(RegistryUnavailable, match="answered 404"):
+        await load_from_registry("http://registry", cache=cache, transport=transport)
+    await _publish(registry, graphs.CATALOG, "http://catalog.local/graphql")
+    supergraph, source = await load_from_registry(
+        "http://registry", cache=cache, transport=transport
+    )
+    assert cache.read_text() == supergraph.sdl
+    assert await source.poll() is None  # a 304
+    await _publish(registry, graphs.CATALOG_WITH_YEAR, "http://catalog.local/graphql")
+    new = await source.poll()
+    assert new is not None and "year: Int" in new and cache.read_text() == new
+    assert await source.poll() is None
+    # The registry is gone: polling fails (the reloader keeps serving), and a restart serves
+    # the last good supergraph from disk.
+    down = RegistrySource("http://127.0.0.1:9", cache=cache, current=new)
+    with pytest.raises(RegistryUnavailable, match="cannot reach the registry"):
+        await down.poll()
+    restarted, _source = await load_from_registry("http://127.0.0.1:9", cache=cache)
+    assert restarted.sdl == new
+    with pytest.raises(RegistryUnavailable, match="no last good supergraph on disk"):
+        await load_from_registry("http://127.0.0.1:9", cache=tmp_path / "none.graphql")
+
+
+async def test_gateway_fed_by_the_registry_hot_reloads_and_survives_an_outage(
+    registry: Registry, tmp_path: Path
+) -> None:
+    cache = tmp_path / "supergraph.graphql"
+    async with serve_on_loopback(catalog_app()) as catalog_url, AsyncExitStack() as outage:
+        registry_url = await outage.enter_async_context(serve_on_loopback(registry.app))
+        url = f"{catalog_url}/graphql"
+        await _publish(registry, graphs.CATALOG, url)
+        supergraph, source = await load_from_registry(registry_url, cache=cache)
+        app = create_app(supergraph, reload_source=source, reload_interval=0.05)
+        async with app.router.lifespan_context(app), _client(app) as gateway:
+            answer = await _query(gateway, "{ titles { name } }")
+            assert answer == {"data": {"titles": [{"name": "Heat"}]}}
+            assert "errors" in await _query(gateway, "{ titles { year } }")
+            await _publish(registry, graphs.CATALOG_WITH_YEAR, url)
+            for _ in range(200):  # the gateway polls every 50 ms: well within 10 s
+                answer = await _query(gateway, "{ titles { year } }")
+                if "errors" not in answer:
+                    break
+                await asyncio.sleep(0.05)
+            assert answer == {"data": {"titles": [{"year": 1995}]}}
+            # The registry goes down: the gateway's polls fail, and it answers on.
+            await outage.aclose()
+            with pytest.raises(RegistryUnavailable):
+                await source.poll()
+            await asyncio.sleep(0.2)  # a few failed polls of the reloader
+            assert await _query(gateway, "{ titles { year } }") == answer
+        # A gateway restarted during the outage starts from the last good supergraph on disk.
+        restarted, _source = await load_from_registry(registry_url, cache=cache)
+        app = create_app(restarted)
+        async with app.router.lifespan_context(app), _client(app) as gateway:
+            assert await _query(gateway, "{ titles { name year } }") == {
+                "data": {"titles": [{"name": "Heat", "year": 1995}]}
+            }
+
+
+def _client(app: Starlette) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+
+
+def test_serve_loads_none_of_the_registry_database_code() -> None:
+    program = "import json, sys\nimport gateway\nprint(json.dumps(sorted(sys.modules)))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "registry.source" in loaded
+    database = {"sqlalchemy", "alembic", "aiosqlite", "asyncpg", "registry.store"}
+    assert [m for m in loaded if m.split(".")[0] in database or m in database] == []
