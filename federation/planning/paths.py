@@ -108,11 +108,10 @@ class PathFinder:
                 graph, type_name, facts.flatten(selections, type_name), provided, guard
             )
         runtimes = sorted(facts.supergraph.possible_types(type_name, graph))
+        # A fragment on the type itself asks its fields of every value, as a bare field does.
         if not runtimes and any(
-            isinstance(item, NField)
-            and item.name != "__typename"
-            and not self.options(graph, type_name, item, provided, guard)
-            for item in selections
+            item.name != "__typename" and not self.options(graph, type_name, item, provided, guard)
+            for item in facts.flatten(selections, type_name)
         ):
             return None  # no object type here, and the field is not even on the interface
         total = 0
