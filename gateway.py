@@ -33,7 +33,6 @@ from edge.config import (
 from edge.endpoint import GraphQLEndpoint
 from edge.graphiql import assets_installed, graphiql_static
 from edge.headers import HeaderRules, PropagatingFetcher
-from edge.home import home_route
 from edge.listen import ListenError, bind_all, port_number
 from edge.logs import configure_logging, fields
 from edge.observability import ObservabilityMiddleware, configure_access_log, metrics_route
@@ -258,11 +257,6 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         *health_routes(_subgraphs, _probe),
-        home_route(
-            endpoint="/graphql",
-            graphiql=config.graphql.graphiql,
-            introspection=config.graphql.introspection,
-        ),
     ]
     if config.graphql.graphiql:
         routes.append(graphiql_static())
