@@ -22,6 +22,7 @@ from edge.auth import Authenticator
 from edge.config import GatewayConfig
 from edge.graphiql import graphiql_page, wants_graphiql
 from edge.headers import forwardable_headers
+from edge.home import landing_page
 from edge.http import (
     GRAPHQL_RESPONSE,
     JSON,
@@ -74,8 +75,13 @@ class GraphQLEndpoint:
     async def handle(self, request: Request) -> Response:
         """Answer one HTTP request."""
         graphql = self.config.graphql
-        if graphql.graphiql and wants_graphiql(request):
-            return graphiql_page(endpoint=self.path, include_plan=graphql.include_plan)
+        if wants_graphiql(request):
+            if graphql.graphiql:
+                return graphiql_page(endpoint=self.path, include_plan=graphql.include_plan)
+            # A person in a browser, not a GraphQL client: say what this is, not a bare 400.
+            return landing_page(
+                request, endpoint=self.path, graphiql=False, introspection=graphql.introspection
+            )
         media_type = response_media_type(request.headers.get("accept", ""))
         if media_type is None:
             error = RequestError(

@@ -42,8 +42,9 @@ async def test_graphiql_query_still_runs_for_a_browser_get_with_a_query() -> Non
 async def test_graphiql_is_off_in_production() -> None:
     async with demo_gateway(dev=False, config=GatewayConfig()) as demo:
         page = await demo.client.get("/graphql", headers={"accept": BROWSER_ACCEPT})
-        assert page.headers["content-type"].startswith("application/json")
-        assert page.status_code == 400
+        # no GraphiQL: a page that says so (tests/edge/test_home.py), not GraphiQL's
+        assert page.status_code == 200 and "GraphiQL is off on this server" in page.text
+        assert "graphiql.min.js" not in page.text
         asset = await demo.client.get("/graphiql/vendor/graphiql.min.js")
         assert asset.status_code == 404
 
