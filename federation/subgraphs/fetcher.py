@@ -42,6 +42,7 @@ FetchErrorCode: TypeAlias = Literal[
     "SUBGRAPH_BAD_RESPONSE",
     "SUBGRAPH_RESPONSE_TOO_LARGE",
     "CIRCUIT_OPEN",
+    "OVERLOADED",
 ]
 
 #: Pool sizes for the client an `HttpFetcher` builds itself (over `PoolTransport`: open

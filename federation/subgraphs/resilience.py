@@ -4,8 +4,12 @@
 → resilience → HTTP). It puts together small, clock-injectable pieces, kept per subgraph by a
 `SubgraphGuards` that outlives supergraph reloads:
 
-- `CircuitBreaker`: closed → open after repeated failures (fail fast) → half-open after a
-  cool-down, letting a few trial calls decide between closed and open again;
+- `CircuitBreaker`: closed → open when the failure rate of the last seconds' calls passes a
+  threshold with enough volume (fail fast) → half-open after a cool-down, letting a trickle
+  of trial calls decide between closed and open again. Each subgraph has one, and each
+  operation on it has its own: a subgraph's breaker judges the subgraph (its failures must
+  come from more than one operation), so one client's query that keeps timing out is failed
+  fast alone. Shed and cancelled fetches give no verdict;
 - `RetryBudget`: retries may add at most a fraction of the traffic, so retrying cannot turn a
   struggling subgraph into a dead one;
 - `InflightDeduper`: identical subgraph queries in flight at once share one fetch.
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import Counter, OrderedDict, deque
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -47,12 +52,22 @@ Clock = Callable[[], float]
 class Resilience:
     """How the resilience stage treats every subgraph; each part can be switched off."""
 
-    #: consecutive failures that open a subgraph's breaker (None: no breaker)
-    failure_threshold: int | None = 5
-    #: seconds a breaker stays open before letting a trial call through
-    reset_timeout: float = 5.0
-    #: trial calls let through while half-open
-    half_open_calls: int = 1
+    #: failures within `window` that may open a subgraph's breaker, if they are also at least
+    #: `failure_rate` of its calls there (None: no breaker)
+    failure_threshold: int | None = 10
+    #: share of a window's calls that must have failed for its breaker to open
+    failure_rate: float = 0.5
+    #: seconds of calls a breaker judges (a sliding window)
+    window: float = 10.0
+    #: seconds a breaker stays open before letting trial calls through
+    reset_timeout: float = 3.0
+    #: trial calls in flight at once while half-open (a trickle): one success closes, one
+    #: failure opens again
+    half_open_calls: int = 3
+    #: each subgraph operation (the text a fetch sends) has its own breaker too, and a
+    #: subgraph's breaker needs failures from two operations (or traffic from one only): one
+    #: client's expensive query that times out fails fast alone, not every client's
+    per_operation: bool = True
     #: extra attempts after a failed query (mutations never retry)
     max_retries: int = 2
     #: retries may add this fraction of the fetches to each subgraph
@@ -70,33 +85,45 @@ class Resilience:
     def __post_init__(self) -> None:
         if self.failure_threshold is not None and self.failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
-        if self.reset_timeout <= 0 or self.half_open_calls < 1:
-            raise ValueError("reset_timeout and half_open_calls must be positive")
+        if self.reset_timeout <= 0 or self.half_open_calls < 1 or self.window <= 0:
+            raise ValueError("reset_timeout, window and half_open_calls must be positive")
+        if not 0 < self.failure_rate <= 1:
+            raise ValueError("failure_rate must be above 0 and at most 1")
         if self.max_retries < 0 or self.retry_ratio < 0 or self.retry_backoff < 0:
             raise ValueError("retry settings must not be negative")
 
 
 class CircuitBreaker:
-    """One subgraph's breaker. Call `allow()` before a fetch and record its outcome after.
+    """A breaker that judges the failure rate of recent calls. Call `allow()` before a call,
+    then record its outcome (`record_success`, `record_failure`) or, when there is no verdict
+    (the call was shed or cancelled), `release()`.
 
-    Failures count only while consecutive: one success closes the count. Once open, calls are
-    refused for `reset_timeout` seconds; then `half_open_calls` trial calls go through, and
-    their outcome closes the breaker or opens it for another `reset_timeout`.
+    It opens when, over the last `window` seconds, at least `failure_threshold` calls failed
+    and they were at least `failure_rate` of the calls; with `spread` above 1, the failures
+    must also come from that many operations (`op` of each record), unless the window saw
+    fewer. Once open, calls are refused for `reset_timeout` seconds; then up to
+    `half_open_calls` trial calls go through at once: the first success closes it, a failure
+    opens it for another `reset_timeout`.
     """
 
     def __init__(
         self,
         *,
-        failure_threshold: int = 5,
-        reset_timeout: float = 5.0,
-        half_open_calls: int = 1,
+        failure_threshold: int = 10,
+        failure_rate: float = 0.5,
+        window: float = 10.0,
+        reset_timeout: float = 3.0,
+        half_open_calls: int = 3,
+        spread: int = 1,
         clock: Clock = time.monotonic,
     ) -> None:
         self.failure_threshold = failure_threshold
+        self.failure_rate = failure_rate
         self.reset_timeout = reset_timeout
         self.half_open_calls = half_open_calls
+        self.spread = spread
         self._clock = clock
-        self._failures = 0
+        self._window = _CallWindow(window, clock)
         self._opened_at: float | None = None
         self._trials = 0
 
@@ -125,22 +152,84 @@ class CircuitBreaker:
         self._trials += 1
         return True
 
-    def record_success(self) -> None:
-        """A call succeeded: the subgraph is healthy again."""
-        self._failures = 0
-        self._opened_at = None
-        self._trials = 0
+    def release(self) -> None:
+        """An allowed call ended without a verdict: a half-open trial slot frees up."""
+        if self._opened_at is not None and self._trials > 0:
+            self._trials -= 1
 
-    def record_failure(self) -> None:
-        """A call failed; enough of them in a row, or a failed trial, open the breaker."""
+    def record_success(self, op: Hashable = None) -> None:
+        """A call succeeded; a trial success closes the breaker."""
+        if self._opened_at is not None:
+            self._opened_at = None
+            self._trials = 0
+            self._window.clear()
+            return
+        self._window.add(False, op)
+
+    def record_failure(self, op: Hashable = None) -> None:
+        """A call failed; a failed trial, or a window past the thresholds, opens the breaker."""
         if self._opened_at is not None:  # a half-open trial failed: open for another cool-down
             self._opened_at = self._clock()
             self._trials = 0
             return
-        self._failures += 1
-        if self._failures >= self.failure_threshold:
+        window = self._window
+        window.add(True, op)
+        if (
+            window.failures >= self.failure_threshold
+            and window.failures >= self.failure_rate * window.calls
+            and len(window.failing_ops) >= min(self.spread, len(window.ops))
+        ):
             self._opened_at = self._clock()
             self._trials = 0
+            window.clear()
+
+
+class _CallWindow:
+    """The outcomes of the calls of the last `span` seconds, with running counts."""
+
+    def __init__(self, span: float, clock: Clock) -> None:
+        self._span = span
+        self._clock = clock
+        self._calls: deque[tuple[float, bool, Hashable]] = deque()
+        self.calls = 0
+        self.failures = 0
+        #: calls, and failed calls, per operation in the window
+        self.ops: Counter[Hashable] = Counter()
+        self.failing_ops: Counter[Hashable] = Counter()
+
+    def add(self, failed: bool, op: Hashable) -> None:
+        now = self._clock()
+        self._trim(now)
+        self._calls.append((now, failed, op))
+        self.calls += 1
+        self.ops[op] += 1
+        if failed:
+            self.failures += 1
+            self.failing_ops[op] += 1
+
+    def clear(self) -> None:
+        self._calls.clear()
+        self.calls = self.failures = 0
+        self.ops.clear()
+        self.failing_ops.clear()
+
+    def _trim(self, now: float) -> None:
+        horizon = now - self._span
+        calls = self._calls
+        while calls and calls[0][0] <= horizon:
+            _, failed, op = calls.popleft()
+            self.calls -= 1
+            _decrement(self.ops, op)
+            if failed:
+                self.failures -= 1
+                _decrement(self.failing_ops, op)
+
+
+def _decrement(counter: Counter[Hashable], key: Hashable) -> None:
+    if counter[key] <= 1:
+        del counter[key]
+    else:
+        counter[key] -= 1
 
 
 class RetryBudget:
@@ -224,8 +313,13 @@ async def _awaited(call: Callable[[], Awaitable[T]]) -> T:
     return await call()
 
 
+#: operations whose breakers each subgraph keeps (the least recently used go first)
+MAX_OPERATION_BREAKERS = 256
+
+
 class SubgraphGuards:
-    """Per subgraph name: its circuit breaker and retry budget, and the fetches in flight.
+    """Per subgraph name: its circuit breaker (and one per operation), its retry budget, and
+    the fetches in flight.
 
     Built once with the app and shared by the resilience stage of every engine it builds, so
     a reloaded supergraph keeps each subgraph's state.
@@ -235,23 +329,50 @@ class SubgraphGuards:
         self.policy = policy if policy is not None else Resilience()
         self._clock = clock
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._operation_breakers: OrderedDict[tuple[str, Hashable], CircuitBreaker] = OrderedDict()
         self._budgets: dict[str, RetryBudget] = {}
         self.inflight = InflightDeduper()
 
     def breaker(self, service_name: str) -> CircuitBreaker | None:
         """The subgraph's circuit breaker (None when breakers are off)."""
-        threshold = self.policy.failure_threshold
-        if threshold is None:
-            return None
         breaker = self._breakers.get(service_name)
         if breaker is None:
-            breaker = self._breakers[service_name] = CircuitBreaker(
-                failure_threshold=threshold,
-                reset_timeout=self.policy.reset_timeout,
-                half_open_calls=self.policy.half_open_calls,
-                clock=self._clock,
-            )
+            breaker = self._new_breaker(spread=2 if self.policy.per_operation else 1)
+            if breaker is None:
+                return None
+            self._breakers[service_name] = breaker
         return breaker
+
+    def operation_breaker(self, service_name: str, op: Hashable) -> CircuitBreaker | None:
+        """The breaker of one operation on the subgraph (None when those are off)."""
+        if not self.policy.per_operation:
+            return None
+        key = (service_name, op)
+        breaker = self._operation_breakers.get(key)
+        if breaker is not None:
+            self._operation_breakers.move_to_end(key)
+            return breaker
+        breaker = self._new_breaker(spread=1)
+        if breaker is None:
+            return None
+        self._operation_breakers[key] = breaker
+        if len(self._operation_breakers) > MAX_OPERATION_BREAKERS:
+            self._operation_breakers.popitem(last=False)
+        return breaker
+
+    def _new_breaker(self, *, spread: int) -> CircuitBreaker | None:
+        policy = self.policy
+        if policy.failure_threshold is None:
+            return None
+        return CircuitBreaker(
+            failure_threshold=policy.failure_threshold,
+            failure_rate=policy.failure_rate,
+            window=policy.window,
+            reset_timeout=policy.reset_timeout,
+            half_open_calls=policy.half_open_calls,
+            spread=spread,
+            clock=self._clock,
+        )
 
     def budget(self, service_name: str) -> RetryBudget:
         """The subgraph's retry budget."""
@@ -322,17 +443,61 @@ class ResilientFetcher:
         return copy_json(response) if shared else response
 
     async def _guarded(self, request: SubgraphRequest) -> dict[str, Any]:
-        """One fetch through the breaker, retried (queries only) within budget and deadline."""
+        """One fetch through the breakers, retried (queries only) within budget and deadline."""
+        service_name = request.service_name
+        # The operation is the text the fetch sends: the same client operation always plans
+        # the same text, and another operation's text differs.
+        op = request.body.get("query")
+        breakers = self._admit(service_name, op if isinstance(op, str) else None)
+        try:
+            response = await self._attempts(request)
+        except SubgraphFetchError as error:
+            for breaker in breakers:
+                if error.code == "OVERLOADED":
+                    breaker.release()  # shed before reaching the subgraph: no verdict on it
+                else:
+                    breaker.record_failure(op)
+            raise
+        except BaseException:
+            # Cancelled (the client went away): no verdict on the subgraph, but a half-open
+            # trial slot must not stay taken.
+            for breaker in breakers:
+                breaker.release()
+            raise
+        for breaker in breakers:
+            breaker.record_success(op)
+        return response
+
+    def _admit(self, service_name: str, op: str | None) -> list[CircuitBreaker]:
+        """The breakers that let this fetch through; raises CIRCUIT_OPEN if one does not."""
+        admitted: list[CircuitBreaker] = []
+        candidates = [
+            (self.guards.breaker(service_name), "calls to it"),
+            (
+                self.guards.operation_breaker(service_name, op) if op is not None else None,
+                "this operation's calls to it",
+            ),
+        ]
+        for breaker, what in candidates:
+            if breaker is None:
+                continue
+            if not breaker.allow():
+                for taken in admitted:
+                    taken.release()
+                raise SubgraphFetchError(
+                    service_name,
+                    "CIRCUIT_OPEN",
+                    f'Subgraph "{service_name}" is failing; {what} are suspended for '
+                    f"{breaker.retry_after():.1f}s.",
+                )
+            admitted.append(breaker)
+        return admitted
+
+    async def _attempts(self, request: SubgraphRequest) -> dict[str, Any]:
+        """The first attempt and the retries the policy and the budget allow, within the
+        subgraph's timeout."""
         service_name = request.service_name
         policy = self.guards.policy
-        breaker = self.guards.breaker(service_name)
-        if breaker is not None and not breaker.allow():
-            raise SubgraphFetchError(
-                service_name,
-                "CIRCUIT_OPEN",
-                f'Subgraph "{service_name}" is failing; calls to it are suspended for '
-                f"{breaker.retry_after():.1f}s.",
-            )
         budget = self.guards.budget(service_name)
         budget.deposit()
         timeout = self.timeout_for(service_name)
@@ -341,8 +506,7 @@ class ResilientFetcher:
                 attempt = 0
                 while True:
                     try:
-                        response = await self.inner.fetch(request)
-                        break
+                        return await self.inner.fetch(request)
                     except SubgraphFetchError as error:
                         if not (
                             request.idempotent
@@ -356,23 +520,8 @@ class ResilientFetcher:
                     await asyncio.sleep(delay * (0.5 + random.random()))
                     attempt += 1
         except TimeoutError as exc:
-            if breaker is not None:
-                breaker.record_failure()
             raise SubgraphFetchError(
                 service_name,
                 "SUBGRAPH_TIMEOUT",
                 f'Subgraph "{service_name}" did not answer within {timeout:g}s.',
             ) from exc
-        except SubgraphFetchError:
-            if breaker is not None:
-                breaker.record_failure()
-            raise
-        except BaseException:
-            # Cancelled (the client went away): no verdict on the subgraph, but a half-open
-            # trial slot must not stay taken.
-            if breaker is not None and breaker.state == "half_open":
-                breaker.record_failure()
-            raise
-        if breaker is not None:
-            breaker.record_success()
-        return response

@@ -63,20 +63,21 @@ async def test_metrics_move_as_requests_are_made() -> None:
 
 
 async def test_metrics_count_subgraph_errors_and_open_breakers() -> None:
-    # Six queries: at least one failed ratings request each, enough to open the breaker
-    # (five consecutive failures) even when batching sends one ratings request per query.
+    # Ten queries: at least one failed ratings request each, enough to open the breaker
+    # (ten failures in its window) even when batching sends one ratings request per query.
     async with observed_demo(down="ratings") as demo:
-        for _ in range(6):
+        for _ in range(10):
             await demo.query(headers=TV)
         text = await _metrics(demo.client)
     failed = {"subgraph": "ratings", "code": "SUBGRAPH_UNAVAILABLE"}
-    assert _value(text, "edgegraph_subgraph_fetch_errors_total", **failed) >= 5
+    assert _value(text, "edgegraph_subgraph_fetch_errors_total", **failed) >= 10
     # three catalog fetches per query, two of which start together and may share a request
     catalog = _value(text, "edgegraph_subgraph_fetches_total", subgraph="catalog", outcome="ok")
-    assert 12 <= catalog <= 18
+    assert 20 <= catalog <= 30
     assert _value(text, "edgegraph_subgraph_breaker_state", subgraph="ratings", state="open") == 1
+    # Ratings' fields are nullable: each answer is partial, not an error.
     outcomes = {"operation": "TvHome", "client": "tv"}
-    assert _value(text, "edgegraph_requests_total", **outcomes, outcome="error") == 6
+    assert _value(text, "edgegraph_requests_total", **outcomes, outcome="partial") == 10
     codes = {"operation": "TvHome", "code": "SUBGRAPH_UNAVAILABLE"}
     assert _value(text, "edgegraph_graphql_errors_total", **codes) > 0
 

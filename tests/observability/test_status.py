@@ -26,10 +26,10 @@ CHROMIUM_FLAGS = [
 
 
 async def test_status_json_shows_a_down_subgraph() -> None:
-    # Six queries: enough failed ratings requests to open its breaker (five in a row) even
-    # when entity batching sends one ratings request per query.
+    # Ten queries: enough failed ratings requests to open its breaker (ten failures in its
+    # window) even when entity batching sends one ratings request per query.
     async with observed_demo(down="ratings") as demo:
-        for _ in range(6):
+        for _ in range(10):
             await demo.query()
         status = (await demo.client.get("/status.json")).json()
     rows = {row["name"]: row for row in status["subgraphs"]}
@@ -41,10 +41,10 @@ async def test_status_json_shows_a_down_subgraph() -> None:
     assert rows["ratings"]["breaker"] in ("open", "half_open")
     assert rows["catalog"]["breaker"] == "closed"
     assert rows["ratings"]["lastMinute"]["errorRate"] == 1.0
-    assert 12 <= rows["catalog"]["lastMinute"]["requests"] <= 18  # two or three per query
+    assert 10 <= rows["catalog"]["lastMinute"]["requests"] <= 30  # one to three per query
     assert rows["catalog"]["lastMinute"]["p95Ms"] > 0
     assert len(rows["catalog"]["series"]) == 30
-    assert status["gateway"]["lastMinute"]["requests"] == 6
+    assert status["gateway"]["lastMinute"]["requests"] == 10
 
 
 async def test_status_page_has_no_external_asset() -> None:

@@ -15,31 +15,85 @@ from federation.subgraphs.resilience import (
 )
 
 
-def test_circuit_breaker_opens_after_consecutive_failures_only() -> None:
-    breaker = CircuitBreaker(failure_threshold=3, clock=lambda: 0.0)
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_circuit_breaker_opens_on_failure_rate_with_minimum_volume() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=4, failure_rate=0.5, window=10, clock=clock)
+    for _ in range(3):
+        breaker.record_failure()
+    assert breaker.state == "closed"  # three failures: below the volume
+    for _ in range(6):
+        breaker.record_success()
+    breaker.record_failure()
+    assert breaker.state == "closed"  # four of ten failed: below the rate
     breaker.record_failure()
     breaker.record_failure()
-    breaker.record_success()  # resets the run of failures
-    breaker.record_failure()
-    breaker.record_failure()
-    assert breaker.allow()
-    breaker.record_failure()
+    assert breaker.state == "open"  # six of twelve
     assert not breaker.allow()
+
+
+def test_circuit_breaker_forgets_calls_older_than_its_window() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=3, window=10, clock=clock)
+    breaker.record_failure()
+    breaker.record_failure()
+    clock.now = 10.5  # those two slid out of the window
+    breaker.record_failure()
+    breaker.record_failure()
+    assert breaker.state == "closed"
+    breaker.record_failure()
     assert breaker.state == "open"
 
 
-def test_circuit_breaker_half_open_admits_limited_trials() -> None:
-    now = [0.0]
-    breaker = CircuitBreaker(
-        failure_threshold=1, reset_timeout=5, half_open_calls=2, clock=lambda: now[0]
-    )
+def test_circuit_breaker_half_open_lets_a_trickle_through() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5, half_open_calls=2, clock=clock)
     breaker.record_failure()
     assert breaker.retry_after() == 5
-    now[0] = 5
+    clock.now = 5
     assert [breaker.allow() for _ in range(3)] == [True, True, False]
+    breaker.release()  # a trial cancelled: no verdict, its slot frees up
+    assert breaker.allow()
     breaker.record_success()
     assert breaker.state == "closed"
     assert breaker.allow()
+
+
+def test_circuit_breaker_failed_trial_opens_again() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5, clock=clock)
+    breaker.record_failure()
+    clock.now = 5
+    assert breaker.allow()
+    breaker.record_failure()
+    assert breaker.state == "open" and breaker.retry_after() == 5
+
+
+def test_circuit_breaker_with_spread_needs_failures_from_two_operations() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=3, failure_rate=0.5, spread=2, clock=clock)
+    breaker.record_success("home")
+    for _ in range(10):
+        breaker.record_failure("abusive")
+    # Ten of eleven calls failed, all of one operation while another was served: the
+    # subgraph answers, the operation is the problem.
+    assert breaker.state == "closed"
+    breaker.record_failure("home")
+    assert breaker.state == "open"
+
+
+def test_circuit_breaker_with_spread_opens_when_one_operation_is_all_there_is() -> None:
+    breaker = CircuitBreaker(failure_threshold=3, spread=2, clock=FakeClock())
+    for _ in range(3):
+        breaker.record_failure("home")
+    assert breaker.state == "open"
 
 
 def test_retry_budget_spends_reserve_then_earns_by_ratio() -> None:
