@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .checks import diff_api_schemas
 from .db import migrate
+from .page import CONTENT_SECURITY_POLICY, render_page
 from .service import Registry, RegistryError, check_name
 from .store import Principal, Store, TokenError
 
@@ -290,7 +291,20 @@ def create_registry_app(
             }
         )
 
+    async def page(_request: Request) -> Response:
+        snapshot = await store.snapshot()
+        history = {name: await store.versions(name) for name in snapshot.latest}
+        html = render_page(
+            snapshot=snapshot,
+            history=history,
+            supergraphs=await store.supergraph_versions(),
+            checks=await store.check_history(),
+            operations=await store.operations(),
+        )
+        return HTMLResponse(html, headers={"content-security-policy": CONTENT_SECURITY_POLICY})
+
     routes = [
+        Route("/", handled(page), methods=["GET"]),
         Route("/health", handled(health), methods=["GET"]),
         Route("/supergraph", handled(supergraph), methods=["GET"]),
         Route("/supergraphs", handled(supergraph_history), methods=["GET"]),
