@@ -23,6 +23,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from edge.auth import Authenticator
+from edge.clients import ClientMiddleware
 from edge.config import (
     ConfigError,
     GatewayConfig,
@@ -263,6 +264,8 @@ def create_app(
     routes.append(metrics_route(observed))
     routes += status_routes(observed, _subgraphs, _probe, history)
     middleware = [
+        # First: everything after it (metrics, logs, safelisting) sees verified client names only.
+        Middleware(ClientMiddleware, config=config.clients),
         Middleware(ObservabilityMiddleware, telemetry=observed),
         Middleware(
             ProtectionMiddleware,

@@ -266,8 +266,12 @@ class Authenticator:
             passport=PassportSigner(passport_key),
         )
 
-    async def authenticate(self, headers: Mapping[str, str]) -> Identity | None:
-        """The caller's identity, None for an anonymous caller; raises a 401 RequestError."""
+    async def authenticate(
+        self, headers: Mapping[str, str], *, client: str | None = None
+    ) -> Identity | None:
+        """The caller's identity, None for an anonymous caller; raises a 401 RequestError.
+
+        `client` is the device client `edge.clients` verified; the passport carries it."""
         raw = headers.get("authorization")
         if raw is None or self.verifier is None:
             if self.required:
@@ -277,10 +281,11 @@ class Authenticator:
         try:
             if scheme.lower() != "bearer" or not token.strip():
                 raise TokenRefused("the authorization header is not a bearer token")
-            return await self.verifier.verify(token.strip())
+            identity = await self.verifier.verify(token.strip())
         except TokenRefused as refused:
             logger.info("token refused: %s", refused.reason)
             raise _unauthenticated(f"Invalid token: {refused.reason}") from None
+        return dataclasses.replace(identity, client=client) if client is not None else identity
 
     def subgraph_headers(
         self, headers: Mapping[str, str], identity: Identity | None

@@ -12,7 +12,8 @@ keeps it equal to the defaults here). The sections:
 - `[resilience]` (`federation.subgraphs.resilience.Resilience`: breakers, retries, in-flight
   dedupe),
 - `[csrf]`, `[persisted]`, `[headers]`, `[reload]` and `[telemetry]`,
-- `[auth]` (`edge.auth.AuthConfig`: bearer tokens, their keys, issuers and audiences).
+- `[auth]` (`edge.auth.AuthConfig`: bearer tokens, their keys, issuers and audiences),
+- `[clients]` (`edge.clients.ClientsConfig`: known device clients and their API key digests).
 
 Unknown keys are errors naming the key, so a typo cannot silently leave an option at its
 default. Precedence, highest first: command-line flags, this file, then for telemetry the
@@ -34,6 +35,7 @@ from types import MappingProxyType
 from typing import Any
 
 from edge.auth import AuthConfig
+from edge.clients import ClientsConfig, parse_clients
 from edge.protection import CSRF_HEADERS, DEFAULT_MAX_BODY_BYTES
 from federation.limits import Limits
 from federation.subgraphs.fetcher import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RESPONSE_DEPTH
@@ -44,6 +46,7 @@ __all__ = [
     "DEFAULT_PROPAGATED_HEADERS",
     "EXPORTERS",
     "AuthConfig",
+    "ClientsConfig",
     "ConfigError",
     "CsrfConfig",
     "GatewayConfig",
@@ -237,6 +240,7 @@ class GatewayConfig:
     reload: ReloadConfig = field(default_factory=ReloadConfig)
     telemetry: TelemetryOptions = field(default_factory=TelemetryOptions)
     auth: AuthConfig = field(default_factory=AuthConfig)
+    clients: ClientsConfig = field(default_factory=ClientsConfig)
 
     def with_dev(self) -> GatewayConfig:
         """This configuration in dev mode: introspection, GraphiQL, plans, unmasked errors
@@ -292,6 +296,7 @@ def parse_config(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> Gat
         reload=_section(ReloadConfig, raw.get("reload", {}), "reload"),
         telemetry=_section(TelemetryOptions, raw.get("telemetry", {}), "telemetry"),
         auth=auth,
+        clients=_clients(raw.get("clients", {})),
     )
     _check_ranges(config)
     return config.with_dev() if config.dev else config
@@ -392,6 +397,13 @@ def _subgraphs(raw: Any) -> SubgraphsConfig:
                 f"table; known keys: {', '.join(sorted(kinds))})"
             )
     return SubgraphsConfig(**values, graphs=MappingProxyType(graphs))
+
+
+def _clients(raw: Any) -> ClientsConfig:
+    try:
+        return parse_clients(raw)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
 
 
 def _headers(raw: Any) -> HeadersConfig:

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from edge.auth import Authenticator
+from edge.clients import verified_client
 from edge.config import GatewayConfig
 from edge.graphiql import graphiql_page, wants_graphiql
 from edge.headers import forwardable_headers
@@ -105,7 +106,9 @@ class GraphQLEndpoint:
         engine = self.engine()
         graphql = self.config.graphql
         # Who is calling comes first: a refused token is answered before anything is read.
-        identity = await self.auth.authenticate(request.headers)
+        identity = await self.auth.authenticate(
+            request.headers, client=verified_client(request.scope)
+        )
         params = await read_request(request)
         resolved = self.persisted.resolve(params, request.headers)
         try:

@@ -6,7 +6,8 @@
 // usage: node browser.mjs URL SCREENSHOT_PATH USER_DATA_DIR
 import { chromium } from "playwright-core";
 
-const [url, screenshotPath, userDataDir] = process.argv.slice(2);
+// headersText: typed into the headers editor as is (the editor closes the brace itself).
+const [url, screenshotPath, userDataDir, headersText] = process.argv.slice(2);
 const QUERY = "{ me { name } genres(first: 2) { name } }";
 const origin = new URL(url).origin;
 const report = { offsite: [], consoleErrors: [] };
@@ -51,7 +52,7 @@ try {
   await headersEditor.click();
   await page.keyboard.press("Control+A");
   await page.keyboard.press("Backspace");
-  await page.keyboard.type('{"x-member-id": "m1"');
+  await page.keyboard.type(headersText);
 
   // The query is typed into the editor (auto-closed brackets are removed first).
   const queryEditor = page.locator(".graphiql-query-editor .CodeMirror").first();

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.edge.live import ensure_web_installed, run_node, serve_on_loopback
-from tests.gateway.demo_support import demo_gateway
+from tests.gateway.demo_support import demo_gateway, sign_in
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -35,7 +35,15 @@ async def test_graphiql_runs_a_typed_query_in_headless_chromium(tmp_path: Path) 
     profile = tmp_path / "chromium-profile"  # a fresh user-data-dir for every run
     async with demo_gateway(dev=True) as demo, serve_on_loopback(demo.app) as url:
         output = await run_node(
-            ["browser.mjs", f"{url}/graphql", str(screenshot), str(profile)],
+            # A developer pastes their token into the headers editor (no closing brace: the
+            # editor adds it).
+            [
+                "browser.mjs",
+                f"{url}/graphql",
+                str(screenshot),
+                str(profile),
+                '{"authorization": ' + json.dumps(sign_in("m1")["authorization"]),
+            ],
             timeout=BROWSER_TIMEOUT_S,
         )
     report = json.loads(output)
@@ -44,7 +52,7 @@ async def test_graphiql_runs_a_typed_query_in_headless_chromium(tmp_path: Path) 
     assert report["offsite"] == [], "GraphiQL must work with no network"
     assert report["consoleErrors"] == []
     assert report["typed"] == "{ me { name } genres(first: 2) { name } }"
-    # The result pane shows the data; `me` resolved, so the headers editor's x-member-id arrived.
+    # The result pane shows the data; `me` resolved, so the headers editor's token arrived.
     data = report["result"]["data"]
     assert len(data["genres"]) == 2 and all(g["name"] for g in data["genres"])
     assert data["me"] is not None and data["me"]["name"]

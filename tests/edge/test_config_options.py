@@ -62,7 +62,7 @@ def test_config_example_file_is_exactly_the_defaults() -> None:
 def test_config_example_file_lists_every_option() -> None:
     text = EXAMPLE.read_text()
     # Per-name tables are shown as commented examples; their keys are checked below.
-    tables = {"subgraphs.graphs", "headers.subgraphs"}
+    tables = {"subgraphs.graphs", "headers.subgraphs", "clients.known"}
     defaults = GatewayConfig()
     listed = [
         (section.name, option.name)

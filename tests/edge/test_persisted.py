@@ -20,7 +20,7 @@ from edge.persisted import (
 from federation.supergraph.model import load_supergraph
 from gateway import DEMO_CLIENTS, create_app
 from tests.edge.live import DEMO_SUPERGRAPH
-from tests.gateway.demo_support import demo_gateway
+from tests.gateway.demo_support import demo_gateway, sign_in
 
 SAFELIST = GatewayConfig(persisted=PersistedConfig(clients_dir=str(DEMO_CLIENTS), safelist=True))
 TV = {"apollographql-client-name": "tv", "apollographql-client-version": "7.3.0"}
@@ -62,7 +62,7 @@ def test_manifest_rejects_unnamed_operations(tmp_path: Path) -> None:
 async def test_safelist_registered_operation_runs() -> None:
     async with demo_gateway(dev=False, config=SAFELIST) as demo:
         body = {"extensions": _apq(_id_of("mobile", "MobileHome"))}
-        headers = {**TV, "apollographql-client-name": "mobile", "x-member-id": "m1"}
+        headers = {**TV, "apollographql-client-name": "mobile", **sign_in("m1")}
         response = await demo.client.post("/graphql", json=body, headers=headers)
         assert response.status_code == 200, response.text
         data = response.json()["data"]
@@ -202,7 +202,7 @@ async def test_apq_invalid_query_is_not_registered_and_get_mutation_is_405() -> 
         await demo.client.post("/graphql", json={"query": bad, "extensions": _apq(_sha(bad))})
         miss = await demo.client.post("/graphql", json={"extensions": _apq(_sha(bad))})
         assert miss.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
-        mutation = 'mutation { addToMyList(input: {memberId: "m1", titleId: "t2"}) { id } }'
+        mutation = 'mutation { addToMyList(input: {titleId: "t2"}) { id } }'
         sha = _sha(mutation)
         posted = await demo.client.post(
             "/graphql", json={"query": mutation, "extensions": _apq(sha)}
