@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import logging
 import signal
@@ -372,7 +373,15 @@ def _serve(args: argparse.Namespace) -> None:
     source: SupergraphSource
     interval = config.reload.interval
     if args.registry:
-        supergraph, source = registry_source_or_exit(args.registry, args.registry_cache)
+        fed = registry_source_or_exit(args.registry, args.registry_cache)
+        supergraph, source = fed.supergraph, fed.source
+        if config.persisted.safelist and config.persisted.clients_dir is None and fed.clients_dir:
+            # The registry's operations are the safelist; one that a forced publish broke is
+            # logged and not served, rather than stopping the gateway.
+            persisted = dataclasses.replace(
+                config.persisted, clients_dir=str(fed.clients_dir), fail_on_invalid=False
+            )
+            config = dataclasses.replace(config, persisted=persisted)
     elif config.server.supergraph is not None:
         supergraph = load_supergraph_file(config.server.supergraph)
         source = FileSource(config.server.supergraph, current=supergraph.sdl)

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from .checks import diff_api_schemas
 from .db import migrate
+from .manifest import manifests
 from .page import CONTENT_SECURITY_POLICY, render_page
 from .service import Registry, RegistryError, check_name
 from .store import Principal, Store, TokenError
@@ -268,6 +269,9 @@ def create_registry_app(
             }
         )
 
+    async def client_manifests(_request: Request) -> Response:
+        return JSONResponse({"clients": manifests(await store.operations())})
+
     async def check_history(_request: Request) -> Response:
         return JSONResponse({"checks": await store.check_history()})
 
@@ -317,6 +321,7 @@ def create_registry_app(
         Route("/subgraphs/{name}/rollback", handled(rollback), methods=["POST"]),
         Route("/operations", handled(operations), methods=["GET"]),
         Route("/operations/{client}", handled(register), methods=["POST"]),
+        Route("/manifests", handled(client_manifests), methods=["GET"]),
         Route("/checks", handled(check_history), methods=["GET"]),
         Route("/audit", handled(audit_log), methods=["GET"]),
     ]

@@ -11,9 +11,11 @@ here: a gateway never loads the registry's database code.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -23,8 +25,10 @@ from federation.supergraph.model import Supergraph, load_supergraph
 
 __all__ = [
     "DEFAULT_CACHE",
+    "FromRegistry",
     "RegistrySource",
     "RegistryUnavailable",
+    "clients_dir",
     "load_from_registry",
     "registry_source_or_exit",
 ]
@@ -110,22 +114,55 @@ class RegistrySource:
         return sdl
 
 
+def clients_dir(cache: Path) -> Path:
+    """Where the registered operations are kept beside `cache`: one folder per client, each
+    with a `registry.json` persisted-operation manifest (edge/persisted.py reads it)."""
+    return cache.parent / f"{cache.stem}.clients"
+
+
+async def _save_manifests(client: httpx.AsyncClient, url: str, folder: Path) -> None:
+    try:
+        response = await client.get(f"{url.rstrip('/')}/manifests")
+        response.raise_for_status()
+        manifests = response.json()["clients"]
+    except (httpx.HTTPError, ValueError, KeyError) as error:
+        # The supergraph came; the operations did not: keep the ones on disk.
+        logger.warning("cannot fetch the registered operations from %s: %r", url, error)
+        return
+    for name, manifest in manifests.items():
+        text = json.dumps(manifest, indent=1)
+        await asyncio.to_thread(_write_atomically, folder / name / "registry.json", text)
+
+
+@dataclass(frozen=True, slots=True)
+class FromRegistry:
+    """What a gateway starts with: the supergraph, the source that keeps it current, and the
+    folder of the clients' registered operations (for safelisting)."""
+
+    supergraph: Supergraph
+    source: RegistrySource
+    clients_dir: Path | None
+
+
 async def load_from_registry(
     url: str,
     *,
     cache: Path | None = DEFAULT_CACHE,
     transport: httpx.AsyncBaseTransport | None = None,
     timeout: float = 10.0,
-) -> tuple[Supergraph, RegistrySource]:
+) -> FromRegistry:
     """The supergraph to serve at start and the source that keeps it current.
 
-    From the registry when it answers (the supergraph is then kept in `cache`), else from
-    `cache`; raises `RegistryUnavailable` when neither has a supergraph that loads.
+    From the registry when it answers (the supergraph and the registered operations are then
+    kept beside `cache`), else from `cache`; raises `RegistryUnavailable` when neither has a
+    supergraph that loads.
     """
     etag: str | None = None
     try:
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
             sdl, etag = await _fetch(client, url, None)
+            if cache is not None:
+                await _save_manifests(client, url, clients_dir(cache))
         if sdl is None:  # unreachable: no If-None-Match was sent
             raise RegistryUnavailable("the registry sent no supergraph")
         supergraph = await asyncio.to_thread(load_supergraph, sdl)
@@ -143,10 +180,10 @@ async def load_from_registry(
     source = RegistrySource(
         url, cache=cache, current=supergraph.sdl, etag=etag, transport=transport, timeout=timeout
     )
-    return supergraph, source
+    return FromRegistry(supergraph, source, clients_dir(cache) if cache is not None else None)
 
 
-def registry_source_or_exit(url: str, cache: str | None) -> tuple[Supergraph, RegistrySource]:
+def registry_source_or_exit(url: str, cache: str | None) -> FromRegistry:
     """`load_from_registry` for `edgegraph serve --registry`: a failure is one line and exit."""
     try:
         return asyncio.run(load_from_registry(url, cache=Path(cache) if cache else DEFAULT_CACHE))

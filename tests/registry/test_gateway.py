@@ -4,6 +4,7 @@ and serves on through a registry outage and across a restart from the last good 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from edge.config import GatewayConfig
+from edge.persisted import build_manifest
 from gateway import create_app
 from registry.source import RegistrySource, RegistryUnavailable, load_from_registry
 from tests.edge.live import serve_on_loopback
@@ -68,9 +71,8 @@ async def test_registry_source_polls_with_an_etag_and_keeps_the_last_good_superg
     with pytest.raises(RegistryUnavailable, match="answered 404"):
         await load_from_registry("http://registry", cache=cache, transport=transport)
     await _publish(registry, graphs.CATALOG, "http://catalog.local/graphql")
-    supergraph, source = await load_from_registry(
-        "http://registry", cache=cache, transport=transport
-    )
+    fed = await load_from_registry("http://registry", cache=cache, transport=transport)
+    supergraph, source = fed.supergraph, fed.source
     assert cache.read_text() == supergraph.sdl
     assert await source.poll() is None  # a 304
     await _publish(registry, graphs.CATALOG_WITH_YEAR, "http://catalog.local/graphql")
@@ -82,7 +84,7 @@ async def test_registry_source_polls_with_an_etag_and_keeps_the_last_good_superg
     down = RegistrySource("http://127.0.0.1:9", cache=cache, current=new)
     with pytest.raises(RegistryUnavailable, match="cannot reach the registry"):
         await down.poll()
-    restarted, _source = await load_from_registry("http://127.0.0.1:9", cache=cache)
+    restarted = (await load_from_registry("http://127.0.0.1:9", cache=cache)).supergraph
     assert restarted.sdl == new
     with pytest.raises(RegistryUnavailable, match="no last good supergraph on disk"):
         await load_from_registry("http://127.0.0.1:9", cache=tmp_path / "none.graphql")
@@ -96,8 +98,8 @@ async def test_gateway_fed_by_the_registry_hot_reloads_and_survives_an_outage(
         registry_url = await outage.enter_async_context(serve_on_loopback(registry.app))
         url = f"{catalog_url}/graphql"
         await _publish(registry, graphs.CATALOG, url)
-        supergraph, source = await load_from_registry(registry_url, cache=cache)
-        app = create_app(supergraph, reload_source=source, reload_interval=0.05)
+        fed = await load_from_registry(registry_url, cache=cache)
+        app = create_app(fed.supergraph, reload_source=fed.source, reload_interval=0.05)
         async with app.router.lifespan_context(app), _client(app) as gateway:
             answer = await _query(gateway, "{ titles { name } }")
             assert answer == {"data": {"titles": [{"name": "Heat"}]}}
@@ -112,11 +114,11 @@ async def test_gateway_fed_by_the_registry_hot_reloads_and_survives_an_outage(
             # The registry goes down: the gateway's polls fail, and it answers on.
             await outage.aclose()
             with pytest.raises(RegistryUnavailable):
-                await source.poll()
+                await fed.source.poll()
             await asyncio.sleep(0.2)  # a few failed polls of the reloader
             assert await _query(gateway, "{ titles { year } }") == answer
         # A gateway restarted during the outage starts from the last good supergraph on disk.
-        restarted, _source = await load_from_registry(registry_url, cache=cache)
+        restarted = (await load_from_registry(registry_url, cache=cache)).supergraph
         app = create_app(restarted)
         async with app.router.lifespan_context(app), _client(app) as gateway:
             assert await _query(gateway, "{ titles { name year } }") == {
@@ -137,3 +139,43 @@ def test_serve_loads_none_of_the_registry_database_code() -> None:
     assert "registry.source" in loaded
     database = {"sqlalchemy", "alembic", "aiosqlite", "asyncpg", "registry.store"}
     assert [m for m in loaded if m.split(".")[0] in database or m in database] == []
+
+
+async def test_registered_operations_are_the_safelist_of_a_gateway_fed_by_the_registry(
+    registry: Registry, tmp_path: Path
+) -> None:
+    cache = tmp_path / "supergraph.graphql"
+    tv = await registry.token("tv-team", clients=["tv"])
+    async with serve_on_loopback(catalog_app()) as catalog_url:
+        await _publish(registry, graphs.CATALOG, f"{catalog_url}/graphql")
+        home = "query TvHome { titles { ...Card } } fragment Card on Title { id name }"
+        response = await registry.http.post(
+            "/operations/tv",
+            json={"version": "4.2", "operations": [{"name": "TvHome", "body": home}]},
+            headers={"authorization": f"Bearer {tv}"},
+        )
+        assert response.status_code == 200, response.text
+        fed = await load_from_registry(
+            "http://registry", cache=cache, transport=httpx.ASGITransport(app=registry.app)
+        )
+        assert fed.clients_dir is not None
+        # The ids are those `edgegraph manifest` gives a device build from the same file.
+        (tmp_path / "tv").mkdir()
+        (tmp_path / "tv" / "home.graphql").write_text(home)
+        [expected] = build_manifest("tv", [tmp_path / "tv" / "home.graphql"]).operations
+        config = GatewayConfig()
+        config = dataclasses.replace(
+            config,
+            persisted=dataclasses.replace(
+                config.persisted, safelist=True, clients_dir=str(fed.clients_dir)
+            ),
+        )
+        app = create_app(fed.supergraph, config=config)
+        async with app.router.lifespan_context(app), _client(app) as gateway:
+            client = {"apollographql-client-name": "tv", "apollographql-client-version": "4.2"}
+            registered = await gateway.post(
+                "/graphql", json={"documentId": f"sha256:{expected}"}, headers=client
+            )
+            assert registered.json() == {"data": {"titles": [{"id": "t1", "name": "Heat"}]}}
+            free = await gateway.post("/graphql", json={"query": home}, headers=client)
+            assert free.json()["errors"], free.text
