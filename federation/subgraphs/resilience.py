@@ -31,6 +31,7 @@ from typing import Any, Literal, TypeVar
 import orjson
 
 from federation.execution.merge import copy_json
+from federation.subgraphs.concurrency import ConcurrencyLimiter, Overloaded, VegasLimit
 from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError, SubgraphRequest
 
 __all__ = [
@@ -68,6 +69,16 @@ class Resilience:
     #: subgraph's breaker needs failures from two operations (or traffic from one only): one
     #: client's expensive query that times out fails fast alone, not every client's
     per_operation: bool = True
+    #: fetches in flight to each subgraph follow its latency (federation/subgraphs/concurrency.py)
+    adaptive_concurrency: bool = True
+    #: a subgraph's concurrency limit: at first, at least and at most
+    initial_concurrency: int = 20
+    min_concurrency: int = 4
+    max_concurrency: int = 200
+    #: fetches that may wait for a slot past the limit, and for how many seconds; the rest
+    #: are shed at once (OVERLOADED)
+    queue_size: int = 50
+    queue_timeout: float = 0.5
     #: extra attempts after a failed query (mutations never retry)
     max_retries: int = 2
     #: retries may add this fraction of the fetches to each subgraph
@@ -91,6 +102,10 @@ class Resilience:
             raise ValueError("failure_rate must be above 0 and at most 1")
         if self.max_retries < 0 or self.retry_ratio < 0 or self.retry_backoff < 0:
             raise ValueError("retry settings must not be negative")
+        if not 1 <= self.min_concurrency <= self.initial_concurrency <= self.max_concurrency:
+            raise ValueError("need 1 <= min_concurrency <= initial_concurrency <= max_concurrency")
+        if self.queue_size < 0 or self.queue_timeout <= 0:
+            raise ValueError("queue_size must not be negative, queue_timeout must be positive")
 
 
 class CircuitBreaker:
@@ -331,7 +346,28 @@ class SubgraphGuards:
         self._breakers: dict[str, CircuitBreaker] = {}
         self._operation_breakers: OrderedDict[tuple[str, Hashable], CircuitBreaker] = OrderedDict()
         self._budgets: dict[str, RetryBudget] = {}
+        self._limiters: dict[str, ConcurrencyLimiter] = {}
         self.inflight = InflightDeduper()
+
+    def limiter(self, service_name: str) -> ConcurrencyLimiter | None:
+        """The subgraph's adaptive concurrency limiter (None when that is off)."""
+        policy = self.policy
+        if not policy.adaptive_concurrency:
+            return None
+        limiter = self._limiters.get(service_name)
+        if limiter is None:
+            limit = VegasLimit(
+                initial=policy.initial_concurrency,
+                min_limit=policy.min_concurrency,
+                max_limit=policy.max_concurrency,
+            )
+            limiter = self._limiters[service_name] = ConcurrencyLimiter(
+                limit,
+                queue_size=policy.queue_size,
+                queue_timeout=policy.queue_timeout,
+                clock=self._clock,
+            )
+        return limiter
 
     def breaker(self, service_name: str) -> CircuitBreaker | None:
         """The subgraph's circuit breaker (None when breakers are off)."""
@@ -501,12 +537,14 @@ class ResilientFetcher:
         budget = self.guards.budget(service_name)
         budget.deposit()
         timeout = self.timeout_for(service_name)
+        limiter = self.guards.limiter(service_name)
+        deadline = asyncio.get_running_loop().time() + timeout
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout_at(deadline):
                 attempt = 0
                 while True:
                     try:
-                        return await self.inner.fetch(request)
+                        return await self._attempt(request, limiter, deadline)
                     except SubgraphFetchError as error:
                         if not (
                             request.idempotent
@@ -525,3 +563,38 @@ class ResilientFetcher:
                 "SUBGRAPH_TIMEOUT",
                 f'Subgraph "{service_name}" did not answer within {timeout:g}s.',
             ) from exc
+
+    async def _attempt(
+        self, request: SubgraphRequest, limiter: ConcurrencyLimiter | None, deadline: float
+    ) -> dict[str, Any]:
+        """One attempt, in a slot of the subgraph's concurrency limit (or shed: OVERLOADED)."""
+        if limiter is None:
+            return await self.inner.fetch(request)
+        service_name = request.service_name
+        op = request.body.get("query")
+        try:
+            async with limiter.slot(op if isinstance(op, str) else None) as slot:
+                try:
+                    return await self.inner.fetch(request)
+                except SubgraphFetchError as error:
+                    # A timeout or an "overloaded" status is the load signal; a refused
+                    # connection or a bad answer came back at once and says nothing.
+                    slot.outcome = "dropped" if _is_drop(error) else "ignore"
+                    raise
+                except asyncio.CancelledError:
+                    if asyncio.get_running_loop().time() >= deadline:
+                        slot.outcome = "dropped"  # the subgraph's deadline, not the client
+                    raise
+        except Overloaded as exc:
+            raise SubgraphFetchError(
+                service_name,
+                "OVERLOADED",
+                f'Subgraph "{service_name}" has {limiter.inflight} fetches in flight (its '
+                f"limit) and {limiter.queued} waiting; this one was shed.",
+            ) from exc
+
+
+def _is_drop(error: SubgraphFetchError) -> bool:
+    return error.code == "SUBGRAPH_TIMEOUT" or (
+        error.code == "SUBGRAPH_HTTP_ERROR" and error.retryable
+    )

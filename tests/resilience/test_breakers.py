@@ -92,3 +92,25 @@ async def test_breakers_subgraph_opens_when_its_operations_all_fail() -> None:
         breaker = guards.breaker("sick")
         assert breaker is not None and breaker.state == "open"
         assert codes((await gateway.run(CHEAP)).body) == ["CIRCUIT_OPEN"]
+
+
+async def test_breakers_ignore_fetches_shed_at_the_concurrency_limit() -> None:
+    policy = Resilience(
+        max_retries=0,
+        failure_threshold=2,
+        initial_concurrency=1,
+        min_concurrency=1,
+        max_concurrency=1,
+        queue_size=0,
+    )
+    async with engine(policy) as (gateway, guards):
+        # The expensive fetch holds the subgraph's one slot until it times out; the cheap
+        # one, arriving meanwhile, is shed at once rather than queued behind it.
+        expensive, cheap = await asyncio.gather(gateway.run(EXPENSIVE), gateway.run(CHEAP))
+        assert codes(cheap.body) == ["OVERLOADED"]
+        assert codes(expensive.body) == ["SUBGRAPH_TIMEOUT"]
+        # Only the timeout counted: had the shed fetch counted too, two failures of two
+        # operations would have opened the subgraph's breaker.
+        breaker = guards.breaker("sick")
+        assert breaker is not None and breaker.state == "closed"
+        assert (await gateway.run(CHEAP)).body == {"data": {"sick": {"id": "s1"}}}
