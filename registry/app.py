@@ -95,8 +95,9 @@ def create_registry_app(
                 report = error.report.to_json() if error.report is not None else None
                 return _error(error.status, error.message, report)
             except OperationalError as error:
-                # SQLite's lock wait ran out: another write holds the database.
-                return _error(409, f"the database is busy, try again: {error.orig}")
+                if "locked" in str(error.orig):  # SQLite's lock wait ran out: a long write
+                    return _error(409, f"the database is busy, try again: {error.orig}")
+                return _error(503, f"the registry's database is unavailable: {error.orig}")
 
         return run
 

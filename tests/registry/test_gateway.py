@@ -104,13 +104,25 @@ async def test_gateway_fed_by_the_registry_hot_reloads_and_survives_an_outage(
             answer = await _query(gateway, "{ titles { name } }")
             assert answer == {"data": {"titles": [{"name": "Heat"}]}}
             assert "errors" in await _query(gateway, "{ titles { year } }")
+            # Requests keep flowing across the reload, and none of them fails.
+            served: list[dict[str, Any]] = []
+            done = asyncio.Event()
+
+            async def traffic() -> None:
+                while not done.is_set():
+                    served.append(await _query(gateway, "{ titles { name } }"))
+
+            running = asyncio.create_task(traffic())
             await _publish(registry, graphs.CATALOG_WITH_YEAR, url)
             for _ in range(200):  # the gateway polls every 50 ms: well within 10 s
                 answer = await _query(gateway, "{ titles { year } }")
                 if "errors" not in answer:
                     break
                 await asyncio.sleep(0.05)
+            done.set()
+            await running
             assert answer == {"data": {"titles": [{"year": 1995}]}}
+            assert served and all(r == {"data": {"titles": [{"name": "Heat"}]}} for r in served)
             # The registry goes down: the gateway's polls fail, and it answers on.
             await outage.aclose()
             with pytest.raises(RegistryUnavailable):
