@@ -5,24 +5,26 @@ the type reached and the set of (type, subgraph, provided fields) *states* a pla
 there, one per way the subgraphs can serve the path so far. For a field `T.f` it asks, from each
 state, which subgraphs can be entered by key jumps and which of those resolve `f`:
 
-- a key jump to subgraph S needs a resolvable `@key` of `T` in S whose top-level fields some
-  subgraph already reachable can give (fields `@provides`d on the path count in the subgraph
-  that provides them);
+- a key jump to subgraph S needs a resolvable `@key` of `T` in S whose whole field set can be
+  fetched from where the plan stands: each field from a subgraph already reachable, and what
+  it selects below from there or through further key jumps (fields `@provides`d on the path
+  count in the subgraph that provides them);
 - `f` resolves in S when S defines it, not `@external` (unless provided along the path) and not
-  overridden away; a `@requires` needs its top-level fields from a reachable subgraph;
+  overridden away; a `@requires` needs its whole field set, checked the same way;
 - an interface field can also be answered by every implementation the subgraph knows, and a
   field an `@interfaceObject` adds is reached through the interface's keys;
 - a type condition `... on X` keeps the states whose subgraph knows `X` as a member, and from an
   `@interfaceObject` it needs a jump to a subgraph where the interface is real.
 
 If no state reaches a subgraph that resolves `f`, the path to it is reported as
-`SATISFIABILITY_ERROR` (one error per field, with the first path found).
+`SATISFIABILITY_ERROR`: one error per unsatisfiable path, with an example query printed as
+Apollo prints it, and for each subgraph the plan could stand in, why it cannot go on.
 
-Limits, stated plainly: key and requirement conditions are checked on their top-level fields
-only (a nested key `serial { vendor }` counts as reachable when `serial` is); states differing
-only in nested provides are merged; the walk stops after `MAX_SITUATIONS` situations and then
-reports nothing more (it never reports a false error because of that cap). Apollo's checker
-builds full subgraph paths and is stricter in those corners.
+Limits, stated plainly: a condition is checked from the subgraphs the plan can reach, not
+along one chosen path (Apollo's checker builds full subgraph paths and is stricter in that
+corner); conditions that need themselves (a key whose fields need that key) count as unmet;
+the walk stops after `MAX_SITUATIONS` situations and then reports nothing more (it never
+reports a false error because of that cap).
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from graphql import FieldNode, SelectionSetNode
+from graphql import FieldNode, InlineFragmentNode, SelectionSetNode
 
 from .errors import CompositionError
+from .explain import example_query, unsatisfiable_message
 from .fieldset import parse_field_set
 from .merged import MergedField, MergedSchema, MergedType
 from .model import named_type
@@ -44,6 +47,8 @@ MAX_SITUATIONS = 20_000
 
 #: provided fields on a type along one path: ((field, nested provided), ...)
 Provided = tuple[tuple[str, "Provided"], ...]
+#: provided fields and the subgraph that holds them
+Held = tuple[str, Provided]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,7 @@ class _Situation:
     type: str
     states: frozenset[_State]
     path: tuple[str, ...]  # printed selections from the root: "topProducts", "... on Book"
+    root: str = "Query"
 
 
 def _provided_tree(selection: SelectionSetNode | None) -> Provided:
@@ -70,11 +76,8 @@ def _provided_tree(selection: SelectionSetNode | None) -> Provided:
     return tuple(sorted(out))
 
 
-def _top_fields(fields: str) -> list[str]:
-    selection = parse_field_set(fields)
-    if selection is None:
-        return []
-    return [n.name.value for n in selection.selections if isinstance(n, FieldNode)]
+def _held(state: _State) -> Held:
+    return (state.graph, state.provided)
 
 
 class _Checker:
@@ -89,22 +92,113 @@ class _Checker:
         mtype = self.types.get(type_name)
         return mtype.fields.get(name) if mtype is not None else None
 
-    def available(self, type_name: str, name: str, graphs: Iterable[str], state: _State) -> bool:
-        """Whether some graph of `graphs` gives `type_name.name` (a key or required field)."""
-        if state.type == type_name and any(n == name for n, _p in state.provided):
-            return True
+    def satisfied(
+        self,
+        type_name: str,
+        graphs: Iterable[str],
+        provided: Held,
+        fields: str,
+        guard: frozenset[_State] = frozenset(),
+    ) -> bool:
+        """Whether a condition (a key's or a requirement's field set) on `type_name` can be
+        fetched by a plan standing in `graphs`, `provided` holding what the path provided."""
+        selection = parse_field_set(fields)
+        return selection is not None and self.selection_ok(
+            type_name, frozenset(graphs), provided, selection, guard
+        )
+
+    def selection_ok(
+        self,
+        type_name: str,
+        graphs: frozenset[str],
+        provided: Held,
+        selection: SelectionSetNode,
+        guard: frozenset[_State],
+    ) -> bool:
+        for node in selection.selections:
+            if isinstance(node, InlineFragmentNode):
+                condition = node.type_condition.name.value if node.type_condition else type_name
+                if condition == type_name:
+                    inner_graphs = graphs
+                else:
+                    ctype = self.types.get(condition)
+                    # No value of a type no subgraph knows can turn up: nothing to fetch there.
+                    inner_graphs = frozenset(graphs & set(ctype.graphs)) if ctype else frozenset()
+                    if not inner_graphs:
+                        continue
+                if not self.selection_ok(
+                    condition, inner_graphs, ("", ()), node.selection_set, guard
+                ):
+                    return False
+                continue
+            if not isinstance(node, FieldNode) or node.name.value == "__typename":
+                continue
+            if not self.field_ok(type_name, graphs, provided, node, guard):
+                return False
+        return True
+
+    def field_ok(
+        self,
+        type_name: str,
+        graphs: frozenset[str],
+        provided: Held,
+        node: FieldNode,
+        guard: frozenset[_State],
+    ) -> bool:
+        name = node.name.value
         fdef = self.field(type_name, name)
         if fdef is None:
             return False
-        # A field overridden away cannot feed a key either, even where it stays "used".
-        return any(g in fdef.resolved_in for g in graphs)
+        target = named_type(fdef.type)
+        # What the path provided is held in the subgraph that provided it.
+        holder, held_fields = provided
+        starts = [(holder, nested) for n, nested in held_fields if n == name]
+        for graph in sorted(graphs):
+            if graph not in fdef.resolved_in:
+                continue
+            requires = fdef.requires.get(graph)
+            if requires is not None:
+                # A requirement that needs itself again is unmet (and must not loop).
+                marker = _State(type_name, graph, (("@requires " + name, ()),))
+                if marker in guard or not self.requires_met(
+                    type_name, graph, provided, requires, guard | {marker}
+                ):
+                    continue
+            starts.append((graph, ()))
+        if node.selection_set is None:
+            return bool(starts)
+        for graph, nested in starts:
+            state = _State(target, graph, nested)
+            inner = frozenset({graph}) if state in guard else self.reachable(state, guard)
+            held = (graph, nested)
+            if self.selection_ok(target, inner, held, node.selection_set, guard | {state}):
+                return True
+        return False
 
-    def reachable(self, state: _State) -> frozenset[str]:
+    def requires_met(
+        self,
+        type_name: str,
+        graph: str,
+        provided: Held,
+        requires: str,
+        guard: frozenset[_State] = frozenset(),
+    ) -> bool:
+        """Whether a `@requires` of `graph` can be fetched: as Apollo resolves it, from the
+        entity in `graph` itself, jumping by keys from there."""
+        held = provided if provided[0] == graph else (graph, ())
+        state = _State(type_name, graph, held[1])
+        graphs = frozenset({graph}) if state in guard else self.reachable(state, guard)
+        return self.satisfied(type_name, graphs, held, requires, guard)
+
+    def reachable(self, state: _State, guard: frozenset[_State] = frozenset()) -> frozenset[str]:
         """Subgraphs a plan standing at `state` can enter for its type, by key jumps."""
         cached = self.reach_cache.get(state)
         if cached is not None:
             return cached
-        mtype = self.types[state.type]
+        mtype = self.types.get(state.type)
+        if mtype is None or mtype.kind not in ("OBJECT", "INTERFACE"):
+            return frozenset({state.graph})
+        guard = guard | {state}
         graphs = {state.graph}
         changed = True
         while changed:
@@ -112,12 +206,13 @@ class _Checker:
             for join in mtype.joins:
                 if join.graph in graphs or join.key is None or not join.key.resolvable:
                     continue
-                fields = _top_fields(join.key.fields)
-                if all(self.available(mtype.name, f, graphs, state) for f in fields):
+                if self.satisfied(mtype.name, graphs, _held(state), join.key.fields, guard):
                     graphs.add(join.graph)
                     changed = True
         result = frozenset(graphs)
-        self.reach_cache[state] = result
+        if len(guard) == 1:
+            # Results found under a guard may miss a cycle's way round: only the top is kept.
+            self.reach_cache[state] = result
         return result
 
     def interface_object_graphs(
@@ -136,8 +231,7 @@ class _Checker:
                     continue
                 if join.key is None or not join.key.resolvable:
                     continue
-                fields = _top_fields(join.key.fields)
-                if all(self.available(type_name, f, graphs, state) for f in fields):
+                if self.satisfied(type_name, graphs, _held(state), join.key.fields):
                     out.add(join.graph)
         return out
 
@@ -155,8 +249,8 @@ class _Checker:
             if graph not in fdef.resolved_in:
                 continue
             requires = fdef.requires.get(graph)
-            if requires is not None and not all(
-                self.available(state.type, f, graphs, state) for f in _top_fields(requires)
+            if requires is not None and not self.requires_met(
+                state.type, graph, _held(state), requires
             ):
                 continue
             provides = fdef.provides.get(graph)
@@ -214,17 +308,23 @@ class _Checker:
     # -- the walk ---------------------------------------------------------------------------------
 
     def run(self) -> list[CompositionError]:
-        errors: dict[str, CompositionError] = {}
+        errors: dict[tuple[str, ...], CompositionError] = {}
+        failed: dict[tuple[str, frozenset[_State]], list[MergedField]] = {}
         queue: deque[_Situation] = deque()
         seen: set[tuple[str, frozenset[_State]]] = set()
         for root in self.merged.roots:
             states = frozenset(_State(root, g) for g in self.types[root].graphs)
-            queue.append(_Situation(root, states, ()))
+            queue.append(_Situation(root, states, (), root))
         count = 0
         while queue and count < MAX_SITUATIONS:
             situation = queue.popleft()
             key = (situation.type, situation.states)
             if key in seen:
+                # The same situation down another path fails the same fields: say so for this
+                # path too (what lies deeper was reported along the first path).
+                for fdef in failed.get(key, ()):
+                    path = (*situation.path, fdef.name)
+                    errors.setdefault(path, self.error(fdef, path, situation))
                 continue
             seen.add(key)
             count += 1
@@ -239,19 +339,19 @@ class _Checker:
                 nxt = [s for st in ordered for s in self.resolve_in(st, fdef)]
                 path = (*situation.path, fdef.name)
                 if not nxt:
-                    coordinate = f"{mtype.name}.{fdef.name}"
-                    if coordinate not in errors:
-                        errors[coordinate] = self.error(coordinate, path, situation)
+                    # One error per unsatisfiable path; the walk does not go on below it.
+                    errors.setdefault(path, self.error(fdef, path, situation))
+                    failed.setdefault(key, []).append(fdef)
                     continue
                 target = self.types.get(named_type(fdef.type))
                 if target is not None and target.kind in ("OBJECT", "INTERFACE", "UNION"):
-                    queue.append(_Situation(target.name, frozenset(nxt), path))
+                    queue.append(_Situation(target.name, frozenset(nxt), path, situation.root))
             if mtype.kind in ("INTERFACE", "UNION"):
                 for member in self.possible(mtype):
                     cast = [s for st in situation.states for s in self.downcast(st, member)]
                     if cast:
                         path = (*situation.path, f"... on {member}")
-                        queue.append(_Situation(member, frozenset(cast), path))
+                        queue.append(_Situation(member, frozenset(cast), path, situation.root))
         return list(errors.values())
 
     def hidden(self, type_name: str) -> bool:
@@ -267,30 +367,63 @@ class _Checker:
         ]  # fmt: skip
 
     def error(
-        self, coordinate: str, path: tuple[str, ...], situation: _Situation
+        self, fdef: MergedField, path: tuple[str, ...], situation: _Situation
     ) -> CompositionError:
-        query = "{ " + " { ".join(path) + " }" * len(path)
-        froms = sorted({s.graph for s in situation.states})
-        fdef = self.field(*coordinate.split(".", 1))
-        owners = sorted(fdef.resolved_in) if fdef is not None else []
-        verb = "resolves" if len(owners) == 1 else "resolve"
-        where = f"only {_quoted(owners)} {verb} it" if owners else "no subgraph resolves it"
-        message = (
-            f"The following supergraph API query:\n{query}\ncannot be satisfied by the "
-            f'subgraphs because: "{coordinate}" is reached in {_quoted(froms)}, {where}, and no '
-            f'usable @key lets a plan move there. Add a resolvable @key to "{situation.type}" in '
-            "a subgraph that resolves the field, resolve the field where it is reached (marking "
-            "it @shareable), or @provides it on the way."
-        )
-        graphs = tuple(dict.fromkeys([*froms, *owners]))
+        coordinate = f"{situation.type}.{fdef.name}"
+        reasons = [
+            (graph, self.reasons(state, fdef))
+            for graph, state in sorted({s.graph: s for s in situation.states}.items())
+        ]
+        message = unsatisfiable_message(example_query(situation.root, path), reasons)
+        froms = [g for g, _r in reasons]
+        graphs = tuple(dict.fromkeys([*froms, *sorted(fdef.resolved_in)]))
         return CompositionError("SATISFIABILITY_ERROR", message, graphs, coordinate)
+
+    def reasons(self, state: _State, fdef: MergedField) -> list[str]:
+        """Why no plan standing at `state` answers `fdef`."""
+        coordinate = f'"{state.type}.{fdef.name}"'
+        graph = state.graph
+        out: list[str] = []
+        if graph in fdef.external_in:
+            out.append(f"field {coordinate} is not resolvable because marked @external.")
+        elif graph in fdef.resolved_in and graph in fdef.requires:
+            out.append(f"cannot satisfy @require conditions on field {coordinate}.")
+        else:
+            out.append(f"cannot find field {coordinate}.")
+        reachable = self.reachable(state)
+        mtype = self.types[state.type]
+        for owner in sorted(fdef.resolved_in):
+            if owner == graph:
+                continue
+            if owner in reachable:
+                if owner in fdef.requires:
+                    out.append(
+                        f'cannot move to subgraph "{owner}", which has field {coordinate}, '
+                        "because its @requires conditions cannot be satisfied from there."
+                    )
+                continue
+            keys = [j.key for j in mtype.joins if j.graph == owner and j.key is not None]
+            moving = f'cannot move to subgraph "{owner}", which has field {coordinate}, because'
+            if not keys:
+                out.append(
+                    f'{moving} type "{state.type}" has no @key defined in subgraph "{owner}".'
+                )
+            elif not any(k.resolvable for k in keys):
+                out.append(
+                    f'{moving} none of the @key defined on type "{state.type}" in subgraph '
+                    f'"{owner}" are resolvable (they are all declared with their "resolvable" '
+                    "argument set to false)."
+                )
+            else:
+                out += [
+                    f'cannot move to subgraph "{owner}" using @key(fields: "{k.fields}") of '
+                    f'"{state.type}", the key field(s) cannot be resolved from subgraph "{graph}".'
+                    for k in keys
+                    if k.resolvable
+                ]
+        return out
 
 
 def check_satisfiability(merged: MergedSchema) -> list[CompositionError]:
     """A `SATISFIABILITY_ERROR` for each API-schema field no plan can reach (see module doc)."""
     return _Checker(merged).run()
-
-
-def _quoted(graphs: Iterable[str]) -> str:
-    listed = [f'"{g}"' for g in graphs]
-    return ("subgraph " if len(listed) == 1 else "subgraphs ") + ", ".join(listed)

@@ -133,7 +133,7 @@ def test_compose_satisfiability_error_names_the_path() -> None:
     result = compose(fixture_set("fail_satisfiability_unresolvable_key"))
     (error,) = result.errors
     assert (error.code, error.coordinate) == ("SATISFIABILITY_ERROR", "User.karma")
-    assert "{ me { karma } }" in error.message
+    assert "{\n  me {\n    karma\n  }\n}" in error.message
     assert set(error.subgraphs) == {"a", "b"}
 
 
