@@ -46,7 +46,7 @@ from edge.persisted import (
     check_manifests,
     load_manifests,
 )
-from edge.protection import ProtectionMiddleware
+from edge.protection import LoadShedder, ProtectionMiddleware
 from edge.reload import (
     ClientsSource,
     ComposedSource,
@@ -274,6 +274,10 @@ def create_app(
             max_body_bytes=max_body_bytes or config.server.max_body_bytes,
             csrf=config.csrf.enabled if csrf_prevention is None else csrf_prevention,
             csrf_headers=config.csrf.headers,
+            shedder=LoadShedder(
+                max_inflight=config.server.max_inflight_requests,
+                max_loop_lag=config.server.max_loop_lag or None,
+            ),
         ),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -98,6 +98,10 @@ class ServerConfig:
     port: int = 4000
     supergraph: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: requests in flight past which new ones are shed (503, Retry-After); None: no cap
+    max_inflight_requests: int | None = 1000
+    #: seconds late the event loop may run before new requests are shed; 0: never
+    max_loop_lag: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,21 @@ Two things happen before any handler sees a request:
   here, in bounded steps, so a small compressed bomb is refused at the same limit; the app
   then sees a plain body with the right `content-length`.
 
+- Load shedding. When the gateway is saturated (too many requests in flight, or its event
+  loop running late), a new request is refused at once with 503, `Retry-After` and the code
+  `OVERLOADED`, before its body is read: a client told to come back costs nothing, where one
+  let in would wait behind the others until everyone timed out.
+
 Refusals are GraphQL-shaped JSON: `{"errors": [{"message", "extensions": {"code"}}]}`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
+import time
 import zlib
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from urllib.parse import parse_qsl
 
 import orjson
@@ -28,6 +36,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = [
     "CSRF_HEADERS",
     "DEFAULT_MAX_BODY_BYTES",
+    "LoadShedder",
+    "LoopLag",
     "ProtectionMiddleware",
     "needs_preflight_header",
 ]
@@ -64,8 +74,85 @@ def needs_preflight_header(method: str, content_type: str | None, query_string: 
     return True
 
 
+class LoopLag:
+    """How late the event loop runs: a heartbeat every `interval` seconds notes by how much it
+    fired after its time, smoothed so that one slow request is no saturation but a loop that
+    stays behind is. Started on first use, in the loop that uses it."""
+
+    def __init__(
+        self,
+        interval: float = 0.05,
+        *,
+        smoothing: float = 0.3,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval = interval
+        self.smoothing = smoothing
+        self._clock = clock
+        self._expected = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        #: seconds late the heartbeat runs, smoothed over the last beats
+        self.lag = 0.0
+
+    def __call__(self) -> float:
+        """The smoothed lag as of the last heartbeat."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # First use, or a new loop (the old one's heartbeat died with it).
+            self._loop = loop
+            self.lag = 0.0
+            self._expected = self._clock() + self.interval
+            loop.call_later(self.interval, self._beat, loop)
+        return self.lag
+
+    def observe(self, late: float) -> float:
+        """One heartbeat ran `late` seconds after its time; the new smoothed lag."""
+        self.lag += (max(0.0, late) - self.lag) * self.smoothing
+        return self.lag
+
+    def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
+        if loop is not self._loop:
+            return
+        now = self._clock()
+        self.observe(now - self._expected)
+        self._expected = now + self.interval
+        loop.call_later(self.interval, self._beat, loop)
+
+
+class LoadShedder:
+    """Whether the gateway may take one more request: fewer than `max_inflight` in flight and
+    its event loop less than `max_loop_lag` seconds late (None switches either off)."""
+
+    def __init__(
+        self,
+        *,
+        max_inflight: int | None = 1000,
+        max_loop_lag: float | None = 2.0,
+        lag: Callable[[], float] | None = None,
+    ) -> None:
+        self.max_inflight = max_inflight
+        self.max_loop_lag = max_loop_lag
+        self._lag = lag if lag is not None else LoopLag()
+        self.inflight = 0
+        #: requests refused so far
+        self.shed = 0
+
+    def refusal(self) -> tuple[str, int] | None:
+        """None if a new request may start; else why not and the seconds to come back in."""
+        if self.max_inflight is not None and self.inflight >= self.max_inflight:
+            self.shed += 1
+            return f"The gateway has {self.inflight} requests in flight, its limit.", 1
+        if self.max_loop_lag is not None:
+            lag = self._lag()
+            if lag >= self.max_loop_lag:
+                self.shed += 1
+                return f"The gateway is running {lag:.1f}s behind.", max(1, math.ceil(lag))
+        return None
+
+
 class ProtectionMiddleware:
-    """CSRF prevention and a body limit (compressed bodies included) for the paths given.
+    """CSRF prevention, a body limit (compressed bodies included) and, with a `shedder`, load
+    shedding for the paths given.
 
     `csrf=False` switches CSRF prevention off (for server-to-server deployments with no browser
     anywhere); `csrf_headers` replaces the accepted proof headers.
@@ -78,6 +165,7 @@ class ProtectionMiddleware:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         csrf: bool = True,
         csrf_headers: Iterable[str] = CSRF_HEADERS,
+        shedder: LoadShedder | None = None,
         paths: Collection[str] = ("/graphql",),
     ) -> None:
         if max_body_bytes < 1:
@@ -87,6 +175,7 @@ class ProtectionMiddleware:
         self.csrf = csrf
         self.csrf_headers = frozenset(name.lower().encode("latin-1") for name in csrf_headers)
         self.paths = frozenset(paths)
+        self.shedder = shedder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] not in self.paths:
@@ -112,7 +201,30 @@ class ProtectionMiddleware:
             )
             await _refuse(send, 400, message, "CSRF_PREVENTION")
             return
-        if method in _NO_BODY_METHODS:
+        shedder = self.shedder
+        if shedder is None:
+            await self._admitted(scope, receive, send, headers, found)
+            return
+        refusal = shedder.refusal()
+        if refusal is not None:
+            message, retry_after = refusal
+            await _refuse(send, 503, message, "OVERLOADED", retry_after=retry_after)
+            return
+        shedder.inflight += 1
+        try:
+            await self._admitted(scope, receive, send, headers, found)
+        finally:
+            shedder.inflight -= 1
+
+    async def _admitted(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: list[tuple[bytes, bytes]],
+        found: dict[bytes, bytes],
+    ) -> None:
+        if scope["method"] in _NO_BODY_METHODS:
             await self.app(scope, receive, send)
             return
         await self._with_bounded_body(scope, receive, send, headers, found)
@@ -220,16 +332,15 @@ async def _refuse_too_large(send: Send, limit: int) -> None:
     await _refuse(send, 413, f"The request body is larger than {limit} bytes", "PAYLOAD_TOO_LARGE")
 
 
-async def _refuse(send: Send, status: int, message: str, code: str) -> None:
+async def _refuse(
+    send: Send, status: int, message: str, code: str, *, retry_after: int | None = None
+) -> None:
     body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode("latin-1")),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode("latin-1")),
+    ]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
