@@ -45,10 +45,12 @@ def create_registry_app(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     migrate_at_start: bool = True,
+    usage_days: int = 7,
 ) -> Starlette:
     """The registry service over `store`; its lifespan migrates the database (unless told not
-    to) and disposes of the engine."""
-    registry = Registry(store)
+    to) and disposes of the engine. A check fails on a field that requests read in the last
+    `usage_days` days, as gateways report (0: usage is not checked)."""
+    registry = Registry(store, usage_days=usage_days)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -270,6 +272,13 @@ def create_registry_app(
             }
         )
 
+    async def usage(request: Request) -> Response:
+        # Any team's token will do: a gateway reports what it served, it changes no schema.
+        who = await principal(request)
+        data = await body(request)
+        counted = await registry.report_usage(who, data.get("clients"))
+        return JSONResponse({"counted": counted})
+
     async def client_manifests(_request: Request) -> Response:
         return JSONResponse({"clients": manifests(await store.operations())})
 
@@ -323,6 +332,7 @@ def create_registry_app(
         Route("/operations", handled(operations), methods=["GET"]),
         Route("/operations/{client}", handled(register), methods=["POST"]),
         Route("/manifests", handled(client_manifests), methods=["GET"]),
+        Route("/usage", handled(usage), methods=["POST"]),
         Route("/checks", handled(check_history), methods=["GET"]),
         Route("/audit", handled(audit_log), methods=["GET"]),
     ]

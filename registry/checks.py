@@ -44,12 +44,13 @@ from .store import Operation
 
 __all__ = [
     "AffectedOperation",
+    "AffectedUsage",
     "Candidate",
     "CheckReport",
     "check_operations",
     "compose_candidate",
     "diff_api_schemas",
-    "usage",
+    "usage_of",
     "validate_operations",
 ]
 
@@ -77,16 +78,35 @@ class AffectedOperation:
 
 
 @dataclass(frozen=True, slots=True)
+class AffectedUsage:
+    """A field that requests read lately (gateways report it) and that a change breaks."""
+
+    client: str
+    field: str
+    requests: int
+    change: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "client": self.client,
+            "field": self.field,
+            "requests": self.requests,
+            "change": self.change,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class CheckReport:
     """What a check found. `ok` when it composes and no registered operation is affected."""
 
     composition_errors: tuple[str, ...] = ()
     affected: tuple[AffectedOperation, ...] = ()
     breaking_changes: tuple[str, ...] = ()
+    usage: tuple[AffectedUsage, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.composition_errors and not self.affected
+        return not self.composition_errors and not self.affected and not self.usage
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +114,7 @@ class CheckReport:
             "compositionErrors": list(self.composition_errors),
             "affectedOperations": [op.to_json() for op in self.affected],
             "breakingChanges": list(self.breaking_changes),
+            "affectedUsage": [use.to_json() for use in self.usage],
         }
 
 
@@ -128,7 +149,7 @@ def _composition_error(code: str, message: str, coordinate: str | None) -> str:
     return f"[{code}]{where} {message}"
 
 
-def usage(document: DocumentNode, schema: GraphQLSchema) -> tuple[set[str], set[str]]:
+def usage_of(document: DocumentNode, schema: GraphQLSchema) -> tuple[set[str], set[str]]:
     """The field coordinates (`Type.field`) and the type names an operation reads."""
     fields: set[str] = set()
     types: set[str] = set()
@@ -173,15 +194,17 @@ def check_operations(
     old_api: GraphQLSchema | None,
     new_api: GraphQLSchema,
     operations: Iterable[Operation],
+    usage: Mapping[str, Mapping[str, int]] | None = None,
 ) -> CheckReport:
-    """Check registered operations against a candidate API schema (see the module's doc)."""
+    """Check registered operations, and the fields requests read lately (`usage`: coordinate
+    → client → requests), against a candidate API schema (see the module's doc)."""
     breaking = find_breaking_changes(old_api, new_api) if old_api is not None else []
     affected: list[AffectedOperation] = []
     for op in operations:
         document = parse(op.body)
         reasons = [f"does not validate: {error.message}" for error in validate(new_api, document)]
         if old_api is not None:
-            fields, types = usage(document, old_api)
+            fields, types = usage_of(document, old_api)
             reasons += [
                 change.description for change in breaking if _touches(change, fields, types)
             ]
@@ -189,10 +212,32 @@ def check_operations(
             affected.append(
                 AffectedOperation(op.client, op.name, op.client_version, tuple(reasons))
             )
+    used: list[AffectedUsage] = []
+    if old_api is not None and usage:
+        for change in breaking:
+            for coordinate in sorted(usage):
+                fields = {coordinate}
+                types = _types_of(old_api, coordinate)
+                if _touches(change, fields, types):
+                    used += [
+                        AffectedUsage(client, coordinate, requests, change.description)
+                        for client, requests in sorted(usage[coordinate].items())
+                    ]
     return CheckReport(
         affected=tuple(affected),
         breaking_changes=tuple(change.description for change in breaking),
+        usage=tuple(used),
     )
+
+
+def _types_of(schema: GraphQLSchema, coordinate: str) -> set[str]:
+    """The parent and the named return type of field `coordinate`, when the schema has it."""
+    parent_name, _, field_name = coordinate.partition(".")
+    parent = schema.type_map.get(parent_name)
+    fields = getattr(parent, "fields", None)
+    if not isinstance(fields, dict) or field_name not in fields:
+        return set()
+    return {parent_name, get_named_type(fields[field_name].type).name}
 
 
 def validate_operations(api: GraphQLSchema, found: Sequence[tuple[str, str]]) -> list[str]:

@@ -92,7 +92,15 @@ def format_report(report: dict[str, Any]) -> str:
                 f"(client version {op['clientVersion']}):"
             )
             lines += [f"    - {reason}" for reason in op["reasons"]]
-    touched = {r for op in affected for r in op["reasons"]}
+    usage = report.get("affectedUsage") or []
+    if usage:
+        lines.append("fields requests read lately that this change breaks:")
+        lines += [
+            f"  {use['field']}: {use['requests']} requests from client {use['client']} "
+            f"({use['change']})"
+            for use in usage
+        ]
+    touched = {r for op in affected for r in op["reasons"]} | {u["change"] for u in usage}
     unused = [c for c in report.get("breakingChanges") or [] if c not in touched]
     if unused:
         lines.append("breaking changes no registered operation uses:")
@@ -223,6 +231,13 @@ def add_registry_commands(commands: argparse._SubParsersAction[argparse.Argument
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
+    serve.add_argument(
+        "--usage-days",
+        type=int,
+        default=7,
+        help="a check fails on a field requests read in these last days, as gateways report "
+        "(default 7; 0: usage is not checked)",
+    )
     serve.set_defaults(run=lambda args: _server("serve")(args))
     token = actions.add_parser("token", help="print a new token for a team (only a hash is kept)")
     token.add_argument("--database", required=True, help="the registry's database URL")

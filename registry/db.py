@@ -16,6 +16,7 @@ from alembic.config import Config
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Integer,
     MetaData,
@@ -36,6 +37,7 @@ __all__ = [
     "checks",
     "connect",
     "database_url",
+    "field_usage",
     "graph",
     "metadata",
     "migrate",
@@ -131,6 +133,19 @@ audit = Table(
     Column("target", String(128), nullable=False),
     Column("reason", Text),
     Column("detail", Text, nullable=False),  # JSON
+)
+
+
+#: How often each client's requests read each field (`Type.field`), per day (gateways report).
+field_usage = Table(
+    "field_usage",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client", String(64), nullable=False),
+    Column("coordinate", String(256), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("count", Integer, nullable=False),
+    UniqueConstraint("client", "coordinate", "day", name="uq_field_usage_day"),
 )
 
 

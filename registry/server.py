@@ -36,7 +36,12 @@ def _exit(error: Exception) -> SystemExit:
 
 async def _serve(args: argparse.Namespace) -> None:
     store = await _open(args.database)
-    app = create_registry_app(store, max_body_bytes=args.max_body_bytes, migrate_at_start=False)
+    app = create_registry_app(
+        store,
+        max_body_bytes=args.max_body_bytes,
+        migrate_at_start=False,
+        usage_days=args.usage_days,
+    )
     print(f"edgegraph registry on http://{args.host}:{args.port} ({args.database})", flush=True)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
     await uvicorn.Server(config).serve()

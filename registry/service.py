@@ -12,6 +12,7 @@ import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from graphql import GraphQLError, build_schema, parse, print_schema
@@ -23,6 +24,8 @@ from .store import Conflict, Principal, Snapshot, Store
 __all__ = ["Published", "Registry", "RegistryError", "check_name"]
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+_COORDINATE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}\.[A-Za-z_][A-Za-z0-9_]{0,127}")
+_MAX_USAGE_ENTRIES = 50_000
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 
 
@@ -56,6 +59,10 @@ class Published:
         }
 
 
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
 def check_name(kind: str, name: str) -> str:
     """`name` when it is a plain name (a letter, then letters, digits, `_` or `-`, at most 64)."""
     if not _NAME.fullmatch(name):
@@ -83,9 +90,11 @@ class Registry:
     """The flows over a `Store`. `attempts`: how often a publish composes again when another
     publish landed during its composition."""
 
-    def __init__(self, store: Store, *, attempts: int = 20) -> None:
+    def __init__(self, store: Store, *, attempts: int = 20, usage_days: int = 7) -> None:
         self.store = store
         self.attempts = attempts
+        #: a check fails on a field requests read in these last days (0: usage is not checked)
+        self.usage_days = usage_days
 
     async def check(
         self, principal: Principal, name: str, sdl: str, url: str | None
@@ -188,6 +197,26 @@ class Registry:
             action="rollback",
         )
 
+    async def report_usage(
+        self, principal: Principal, counts: Any, *, day: date | None = None
+    ) -> int:
+        """Add a gateway's sampled field usage (client → `Type.field` → requests) to the day's
+        counts; returns how many counts it held."""
+        if not isinstance(counts, dict) or not all(isinstance(f, dict) for f in counts.values()):
+            raise RegistryError(400, "`clients` must map client → {Type.field: requests}")
+        total = sum(len(fields) for fields in counts.values())
+        if total > _MAX_USAGE_ENTRIES:
+            raise RegistryError(413, f"over {_MAX_USAGE_ENTRIES} usage counts in one report")
+        for client, fields in counts.items():
+            check_name("client", client)
+            for coordinate, requests in fields.items():
+                if not _COORDINATE.fullmatch(coordinate):
+                    raise RegistryError(400, f"invalid field coordinate {coordinate!r}")
+                if not isinstance(requests, int) or isinstance(requests, bool) or requests < 0:
+                    raise RegistryError(400, f"the count of {coordinate} must be an integer ≥ 0")
+        await self.store.add_usage(counts, day=day or _today())
+        return total
+
     async def register(
         self,
         principal: Principal,
@@ -223,6 +252,11 @@ class Registry:
 
     async def _candidate(self, snapshot: Snapshot, name: str, url: str, sdl: str) -> Candidate:
         operations = await self.store.operations()
+        usage = (
+            await self.store.usage_since(_today() - timedelta(days=self.usage_days))
+            if self.usage_days > 0
+            else {}
+        )
         others = {n: (v.url, v.sdl) for n, v in snapshot.latest.items() if n != name}
         old_api = snapshot.supergraph.api_sdl if snapshot.supergraph is not None else None
 
@@ -232,7 +266,7 @@ class Registry:
             if candidate.supergraph is None:
                 return candidate
             old = build_schema(old_api) if old_api is not None else None
-            report = check_operations(old, candidate.supergraph.api_schema, operations)
+            report = check_operations(old, candidate.supergraph.api_schema, operations, usage)
             return Candidate(candidate.supergraph, report)
 
         return await asyncio.to_thread(evaluate)

@@ -14,13 +14,24 @@ import secrets
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .db import audit, checks, graph, operations, subgraph_versions, supergraphs, tokens
+from .db import (
+    audit,
+    checks,
+    field_usage,
+    graph,
+    operations,
+    subgraph_versions,
+    supergraphs,
+    tokens,
+)
 
 __all__ = [
     "AuditEntry",
@@ -435,6 +446,45 @@ class Store:
                 detail={"added": added, "operations": [name for name, _ in found]},
             )
         return added
+
+    # -- field usage -------------------------------------------------------------------------
+
+    async def add_usage(self, counts: Mapping[str, Mapping[str, int]], *, day: date) -> None:
+        """Add a gateway's report, client → coordinate → requests, to the day's counts."""
+        rows = [
+            {"client": client, "coordinate": coordinate, "day": day, "count": count}
+            for client, fields in counts.items()
+            for coordinate, count in fields.items()
+            if count > 0
+        ]
+        if not rows:
+            return
+        dialect = self.engine.dialect.name
+        upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(field_usage)
+        # One statement per report: concurrent gateways add to one row instead of racing.
+        statement = upsert.on_conflict_do_update(
+            index_elements=["client", "coordinate", "day"],
+            set_={"count": field_usage.c.count + upsert.excluded.count},
+        )
+        async with self._write() as connection:
+            await connection.execute(statement, rows)
+
+    async def usage_since(self, since: date) -> dict[str, dict[str, int]]:
+        """coordinate → client → requests, from `since` on."""
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(
+                select(
+                    field_usage.c.coordinate,
+                    field_usage.c.client,
+                    func.sum(field_usage.c.count).label("requests"),
+                )
+                .where(field_usage.c.day >= since)
+                .group_by(field_usage.c.coordinate, field_usage.c.client)
+            )
+            used: dict[str, dict[str, int]] = {}
+            for row in rows:
+                used.setdefault(row.coordinate, {})[row.client] = int(row.requests)
+            return used
 
     # -- checks and the audit log ------------------------------------------------------------
 

@@ -1,0 +1,103 @@
+"""Field usage: gateways report which fields each client's requests read; a check fails on a
+change that breaks a field read in the last N days, even by an unregistered operation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from registry.app import create_registry_app
+from registry.store import Store
+from tests.registry import graphs
+from tests.registry.conftest import Registry
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+async def _publish_catalog(registry: Registry) -> None:
+    response = await registry.http.post(
+        "/subgraphs/catalog/publish",
+        json={"url": "http://catalog.local/graphql", "sdl": graphs.CATALOG},
+        headers=_auth(registry.admin),
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_a_check_fails_on_a_field_requests_read_lately(registry: Registry) -> None:
+    await _publish_catalog(registry)
+    gateway = await registry.token("gateway-eu")
+    report = {"clients": {"web": {"Title.name": 40, "Query.titles": 40}, "tv": {"Title.id": 3}}}
+    for _ in range(2):  # two reports of one day add up
+        response = await registry.http.post("/usage", json=report, headers=_auth(gateway))
+        assert response.status_code == 200 and response.json() == {"counted": 3}
+    check = await registry.http.post(
+        "/subgraphs/catalog/check",
+        json={"sdl": graphs.CATALOG_NULLABLE_NAME},
+        headers=_auth(registry.admin),
+    )
+    body = check.json()
+    assert body["ok"] is False and body["affectedOperations"] == []
+    assert body["affectedUsage"] == [
+        {
+            "client": "web",
+            "field": "Title.name",
+            "requests": 80,
+            "change": "Field Title.name changed type from String! to String.",
+        }
+    ]
+    # Kind is read by nobody: removing one of its values is reported, and does not fail.
+    safe = await registry.http.post(
+        "/subgraphs/catalog/check",
+        json={"sdl": graphs.CATALOG_WITHOUT_SHOW},
+        headers=_auth(registry.admin),
+    )
+    assert safe.json()["ok"] is True
+    assert safe.json()["breakingChanges"] == ["Enum value Kind.SHOW was removed."]
+
+
+async def test_usage_older_than_the_window_does_not_fail_a_check(registry: Registry) -> None:
+    await _publish_catalog(registry)
+    old = datetime.now(UTC).date() - timedelta(days=30)
+    await registry.store.add_usage({"web": {"Title.name": 500}}, day=old)
+    assert await registry.store.usage_since(old) == {"Title.name": {"web": 500}}
+    check = await registry.http.post(
+        "/subgraphs/catalog/check",
+        json={"sdl": graphs.CATALOG_WITHOUT_NAME},
+        headers=_auth(registry.admin),
+    )
+    assert check.json()["ok"] is True
+
+
+async def test_usage_checks_can_be_turned_off(registry: Registry, store: Store) -> None:
+    await _publish_catalog(registry)
+    await store.add_usage({"web": {"Title.name": 5}}, day=datetime.now(UTC).date())
+    app = create_registry_app(store, migrate_at_start=False, usage_days=0)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://registry"
+    ) as http:
+        check = await http.post(
+            "/subgraphs/catalog/check",
+            json={"sdl": graphs.CATALOG_WITHOUT_NAME},
+            headers=_auth(registry.admin),
+        )
+    assert check.json()["ok"] is True
+
+
+async def test_bad_usage_reports_get_a_clear_4xx(registry: Registry) -> None:
+    gateway = await registry.token("gateway-eu")
+    for clients, status, reason in (
+        (None, 400, "`clients` must map"),
+        ({"tv": {"Title": 1}}, 400, "invalid field coordinate"),
+        ({"tv": {"Title.name": -1}}, 400, "must be an integer"),
+        ({"tv": {"Title.name": "3"}}, 400, "must be an integer"),
+        ({"t v": {"Title.name": 1}}, 400, "invalid client name"),
+    ):
+        response = await registry.http.post(
+            "/usage", json={"clients": clients}, headers=_auth(gateway)
+        )
+        assert response.status_code == status and reason in response.json()["error"]
+    anonymous = await registry.http.post("/usage", json={"clients": {}})
+    assert anonymous.status_code == 401
