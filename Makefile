@@ -4,14 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit clean bench bench-smoke
+.PHONY: demo test lint typecheck unit clean bench bench-smoke lock
 
 # web/: pinned GraphiQL (its postinstall copies the bundles into edge/static/vendor/, which the
 # gateway serves offline), the graphql-http audit and playwright-core for the browser test.
-$(STAMP): pyproject.toml web/package.json web/package-lock.json
+# requirements.lock pins every Python package, dependencies of dependencies too, at the versions
+# the tests ran with; pyproject.toml keeps the ranges, and pip installs them within the pins.
+$(STAMP): pyproject.toml requirements.lock web/package.json web/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -c requirements.lock
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
@@ -36,6 +38,14 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	$(BIN)/python -m bench.run --smoke
+
+# After a change to pyproject.toml's dependencies: install its ranges unpinned, then pin what
+# was installed (tests/test_lock.py checks the pins against the ranges and the .venv).
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	(sed -n '1,3p' requirements.lock; $(BIN)/pip freeze --exclude-editable) > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
