@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
+from edge.access import AccessControl, load_policy_hook
 from edge.auth import Authenticator
 from edge.clients import ClientMiddleware
 from edge.config import (
@@ -149,6 +150,8 @@ def create_app(
     )
     header_rules = HeaderRules(config.headers)
     auth = authenticator or Authenticator.from_config(config.auth)
+    hook = config.auth.policy_hook
+    access = AccessControl(policy_hook=load_policy_hook(hook) if hook is not None else None)
     # Without one passed in, telemetry follows [telemetry], then the OTEL_* environment.
     observed = telemetry or Telemetry(config=telemetry_config(config))
     # Each subgraph's breaker, retry budget and in-flight fetches, by name: built once, so they
@@ -239,7 +242,7 @@ def create_app(
             if telemetry is None:
                 observed.shutdown()
 
-    graphql = GraphQLEndpoint(lambda: state["engine"], config, persisted, auth=auth)
+    graphql = GraphQLEndpoint(lambda: state["engine"], config, persisted, auth=auth, access=access)
 
     def _urls(served: Supergraph) -> dict[str, str]:
         urls = {name: graph.url for name, graph in served.graphs.items()}

@@ -86,6 +86,9 @@ class AuthConfig:
     #: Ed25519 private key (PEM) the gateway signs passports with; without one a key is made
     #: at start, and subgraphs must be handed its public key
     passport_key_file: str | None = None
+    #: "package.module:function" deciding `@policy` names (edge/access.py); none: no policy
+    #: is granted
+    policy_hook: str | None = None
 
     def __post_init__(self) -> None:
         refused = sorted(set(self.algorithms) - ASYMMETRIC_ALGORITHMS)
@@ -100,6 +103,8 @@ class AuthConfig:
             raise ValueError("set jwks_url or key_file, not both")
         if self.enabled and not (self.issuers and self.audiences):
             raise ValueError("issuers and audiences: at least one each when tokens are checked")
+        if self.policy_hook is not None and ":" not in self.policy_hook:
+            raise ValueError("policy_hook must be 'package.module:function'")
         if self.required and not self.enabled:
             raise ValueError("required = true needs jwks_url or key_file")
         for name in ("leeway", "max_token_bytes", "jwks_refresh", "jwks_max_age"):

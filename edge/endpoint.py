@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeAlias
 from starlette.requests import Request
 from starlette.responses import Response
 
+from edge.access import AccessControl
 from edge.auth import Authenticator
 from edge.clients import verified_client
 from edge.config import GatewayConfig
@@ -36,6 +37,7 @@ from edge.http import (
 from edge.observability import query_plan_timings_extension
 from edge.persisted import PersistedQueries
 from edge.policy import introspection_errors, mask_errors, strip_suggestions
+from federation.authorization import deny
 from federation.engine import Engine, EngineResult
 from federation.operation import OperationError
 from federation.telemetry.tracing import note_result
@@ -66,12 +68,14 @@ class GraphQLEndpoint:
         *,
         path: str = "/graphql",
         auth: Authenticator | None = None,
+        access: AccessControl | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
         self.persisted = persisted
         self.path = path
         self.auth = auth or Authenticator()
+        self.access = access or AccessControl()
 
     async def handle(self, request: Request) -> Response:
         """Answer one HTTP request."""
@@ -129,12 +133,14 @@ class GraphQLEndpoint:
             self.persisted.register(resolved.register, resolved.query)
         # Prepared once, above: the engine runs what the edge checked.
         headers = self.auth.subgraph_headers(forwardable_headers(request.headers.items()), identity)
+        # @authenticated/@requiresScopes/@policy: what the caller may not see is never fetched.
+        prepared, denied = await self.access.restrict(engine, prepared, identity)
         result = await engine.execute(prepared, params.variables, headers=headers)
         wants_plan = request.headers.get(PLAN_HEADER, "").lower() == "true" or bool(
             (params.extensions or {}).get("includeQueryPlan")
         )
         return self._respond(
-            result.body,
+            deny(result.body, denied) if denied else result.body,
             media_type,
             outcome="rejected" if result.rejected else "executed",
             plan=_plan(result) if wants_plan else None,

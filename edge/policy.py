@@ -65,6 +65,8 @@ GATEWAY_ERROR_CODES = frozenset(
     {
         "QUERY_PLANNING_FAILED",
         "FIELD_NOT_RESOLVED",
+        # a field the caller may not see (federation/authorization.py): it names nothing else
+        "UNAUTHORIZED_FIELD_OR_TYPE",
     }
 )
 

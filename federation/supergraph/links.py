@@ -79,6 +79,10 @@ SUPPORTED_FEATURES: Mapping[str, frozenset[str]] = {
     "join": frozenset({"v0.1", "v0.2", "v0.3", "v0.4", "v0.5"}),
     "tag": frozenset({"v0.1", "v0.2", "v0.3"}),
     "inaccessible": frozenset({"v0.1", "v0.2"}),
+    # enforced by federation/authorization.py
+    "authenticated": frozenset({"v0.1"}),
+    "requiresScopes": frozenset({"v0.1"}),
+    "policy": frozenset({"v0.1"}),
 }
 
 

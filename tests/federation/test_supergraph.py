@@ -218,9 +218,9 @@ def test_load_supergraph_refuses_context_it_does_not_implement() -> None:
 @pytest.mark.parametrize(
     ("spec", "purpose"),
     [
-        ("https://specs.apollo.dev/authenticated/v0.1", "SECURITY"),
-        ("https://specs.apollo.dev/requiresScopes/v0.1", "SECURITY"),
-        ("https://specs.apollo.dev/policy/v0.1", "SECURITY"),
+        # v0.1 of authenticated, requiresScopes and policy is enforced (test_authorization.py)
+        ("https://specs.apollo.dev/authenticated/v0.2", "SECURITY"),
+        ("https://specs.apollo.dev/policy/v0.2", "SECURITY"),
         ("https://specs.apollo.dev/connect/v0.1", "EXECUTION"),
         ("https://specs.apollo.dev/inaccessible/v0.9", "SECURITY"),
     ],
