@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from graphql import build_schema, graphql
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,6 +29,7 @@ from edge.persisted import load_manifests
 from edge.reload import FileSource, SupergraphReloader
 from federation.supergraph.model import load_supergraph
 from gateway import create_app
+from tests.observability.test_status import ARTIFACTS, CHROMIUM, _chromium
 from tests.resilience.support import SUPERGRAPH_SDL, serve
 
 FAST = build_schema("type Query { fast: Fast! } type Fast { name: String! }")
@@ -82,6 +84,7 @@ def dead_url() -> Iterator[str]:
 
 @dataclass
 class Live:
+    app: Starlette
     client: httpx.AsyncClient
     path: Path
     sdl: Callable[[str], str]
@@ -144,7 +147,7 @@ async def live_gateway(
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-                    yield Live(client, path, sdl)
+                    yield Live(app, client, path, sdl)
 
 
 async def test_status_follows_a_reload_that_adds_a_dead_subgraph(tmp_path: Path) -> None:
@@ -182,6 +185,28 @@ async def test_status_follows_a_reload_that_adds_a_dead_subgraph(tmp_path: Path)
     assert "edgegraph_supergraph_reloads_rejected_total 0" in metrics
     assert "edgegraph_supergraph_last_reload_timestamp_seconds " in metrics
     assert ready.status_code == 200 and ready.json() == {"status": "UP"}  # two of three are up
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+async def test_status_page_in_chromium_shows_a_reloaded_dead_subgraph_red(tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "status-after-reload-promos-down.png"
+    screenshot.unlink(missing_ok=True)
+    async with live_gateway(tmp_path) as live:
+        live.write(PROMOS_SDL)
+
+        async def reloaded() -> bool:
+            return bool((await live.status())["supergraph"]["reloads"])
+
+        await until(reloaded, "the promos supergraph is served")
+        async with serve(live.app) as base:
+            dom = (await _chromium("--dump-dom", f"{base}/status")).decode()
+            await _chromium(f"--screenshot={screenshot}", f"{base}/status")
+    promos = dom[dom.index("<strong>promos</strong>"):]
+    promos = promos[: promos.index("</tr>")]
+    assert 'style="background:#cf222e">down</span>' in promos  # the red badge
+    assert '<p class="banner bad">Degraded: 1 of 3 subgraphs down: promos' in dom
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 async def test_a_reload_that_breaks_a_registered_operation_is_rejected(tmp_path: Path) -> None:
