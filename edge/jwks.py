@@ -150,6 +150,7 @@ class JwksKeys:
         self._attempted_at: float | None = None
         self._attempts = 0
         self._lock = asyncio.Lock()
+        self._refreshing: asyncio.Task[None] | None = None
 
     @property
     def fetches(self) -> int:
@@ -157,12 +158,30 @@ class JwksKeys:
         return self._attempts
 
     async def key(self, kid: str | None) -> jwt.PyJWK | None:
-        stale = self._fetched_at is None or self.clock() - self._fetched_at >= self.refresh
-        if stale or _pick(self._keys, kid) is None:
-            await self._refetch()
-        if self._fetched_at is None or self.clock() - self._fetched_at >= self.max_age:
-            return None  # nothing fetched, or fetched too long ago: refuse every token
-        return _pick(self._keys, kid)
+        found = _pick(self._keys, kid)
+        if found is not None and self._usable():
+            if self.clock() - self._fetched_at_or_never() >= self.refresh:
+                # Stale but still good: refresh beside the request, which does not wait.
+                self._refresh_soon()
+            return found
+        await self._refetch()
+        return _pick(self._keys, kid) if self._usable() else None
+
+    def _fetched_at_or_never(self) -> float:
+        return self._fetched_at if self._fetched_at is not None else float("-inf")
+
+    def _usable(self) -> bool:
+        """Keys fetched, and not longer ago than `max_age`: past it every token is refused."""
+        return self.clock() - self._fetched_at_or_never() < self.max_age
+
+    def _refresh_soon(self) -> None:
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.get_running_loop().create_task(self._refetch())
+
+    async def refreshed(self) -> None:
+        """Wait for a background refresh in progress, if any (tests, shutdown)."""
+        if self._refreshing is not None:
+            await self._refreshing
 
     async def _refetch(self) -> None:
         seen = self._attempts
@@ -192,6 +211,8 @@ class JwksKeys:
         return parse_jwks(json.loads(response.content))
 
     async def aclose(self) -> None:
+        if self._refreshing is not None:
+            self._refreshing.cancel()
         if self._owned:
             await self._http.aclose()
 

@@ -151,6 +151,8 @@ async def test_auth_follows_key_rotation() -> None:
         assert identity.subject == "m3" and keys.fetches == 2
         provider.published = ["k2"]  # and retires the old one
         clock.now += CONFIG.jwks_refresh
+        await check.verify(provider.token("k2"))  # stale: refreshed in the background
+        await keys.refreshed()
         assert await refused(check, provider.token("k1")) == "the token's signing key is unknown"
 
 
@@ -162,6 +164,7 @@ async def test_auth_uses_cached_keys_while_the_jwks_is_down_until_they_expire() 
         provider.up = False
         clock.now += CONFIG.jwks_refresh + 1  # stale: a refetch is tried, fails, keys kept
         assert (await check.verify(provider.token())).subject == "m1"
+        await keys.refreshed()  # the refresh ran beside the request, which did not wait
         assert keys.fetches == 2
         clock.now = 1000.0 + CONFIG.jwks_max_age  # an hour after the last good fetch
         assert await refused(check, provider.token()) == "the token's signing key is unknown"
