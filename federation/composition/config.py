@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from graphql import GraphQLSyntaxError, parse
 
 from ..errors import FederationError
 from .model import SubgraphSource
@@ -118,6 +119,18 @@ async def fetch_service_sdl(client: httpx.AsyncClient, name: str, url: str) -> s
     return sdl
 
 
+def _check_syntax(name: str, path: Path, sdl: str) -> None:
+    """A schema file that does not parse is named with file:line:column, so an editor can jump
+    there (composition itself knows the subgraph, not the file)."""
+    try:
+        parse(sdl)
+    except GraphQLSyntaxError as error:
+        where = str(path)
+        if error.locations:
+            where += f":{error.locations[0].line}:{error.locations[0].column}"
+        raise ConfigError(f"subgraph {name!r}: {where}: {error.message}") from None
+
+
 async def load_sources(
     configs: Sequence[SubgraphConfig],
     *,
@@ -142,6 +155,7 @@ async def load_sources(
                             f"subgraph {config.name!r}: cannot read schema {config.schema}: "
                             f"{error.strerror or error}"
                         ) from error
+                    _check_syntax(config.name, config.schema, sdl)
                 else:
                     sdl = await fetch_service_sdl(active, config.name, config.url)
             except ConfigError as error:

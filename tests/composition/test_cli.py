@@ -148,7 +148,7 @@ def test_serve_with_graph_toml_composes_at_start(
 ) -> None:
     served: list[Any] = []
 
-    async def fake_serve_all(apps: list[Any]) -> None:
+    async def fake_serve_all(apps: list[Any], **_options: Any) -> None:
         served.extend(apps)
 
     monkeypatch.setattr(gateway, "serve_all", fake_serve_all)

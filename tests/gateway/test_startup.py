@@ -127,3 +127,19 @@ def test_graphiql_without_introspection_warns_at_start(
         caplog.clear()
         gateway.main(["serve", "--supergraph", str(supergraph), "--dev"])
     assert "introspection is off" not in caplog.text and announced == [True, True]
+
+
+def test_compose_names_a_schema_file_syntax_error_by_file_line_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = tmp_path / "catalog.graphql"
+    schema.write_text("type Query {\n  a: Int\n  b:\n}\n")
+    config = tmp_path / "graph.toml"
+    config.write_text(
+        '[subgraphs.catalog]\nurl = "http://catalog/graphql"\nschema = "catalog.graphql"\n'
+    )
+    with pytest.raises(SystemExit) as raised:
+        gateway.main(["compose", "--config", str(config), "-o", str(tmp_path / "out.graphql")])
+    said = f"{raised.value.code}\n{capsys.readouterr().err}"
+    assert raised.value.code != 0
+    assert f"subgraph 'catalog': {schema}:4:1: Syntax Error: Expected Name, found '}}'." in said
