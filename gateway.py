@@ -73,6 +73,7 @@ from federation.telemetry.instrument import HealthProbe, ObservedFetcher
 from federation.telemetry.tracing import Telemetry
 from registry.cli import add_registry_commands
 from registry.source import registry_source_or_exit
+from registry.usage import report_usage
 
 __all__ = ["create_app", "main"]
 
@@ -408,6 +409,14 @@ def _serve(args: argparse.Namespace) -> None:
     app = create_app_or_exit(
         supergraph, config=config, reload_source=source, reload_interval=interval
     )
+    if args.registry and args.registry_token:
+        report_usage(
+            app,
+            fed.source,
+            registry=args.registry,
+            token=args.registry_token,
+            sample_rate=args.usage_sample_rate,
+        )
     if config.graphql.graphiql and not assets_installed():
         print("edgegraph: GraphiQL assets are missing; run `make` to install them", flush=True)
     if config.graphql.graphiql and not config.graphql.introspection:
@@ -489,6 +498,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--registry-cache",
         help="where the last good supergraph from the registry is kept, served when the "
         "registry is down (default supergraph.registry.graphql)",
+    )
+    serve.add_argument(
+        "--registry-token",
+        help="with --registry: a token to report sampled field usage to the registry with",
+    )
+    serve.add_argument(
+        "--usage-sample-rate",
+        type=float,
+        default=0.1,
+        help="share of requests whose fields are reported to the registry (default 0.1)",
     )
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=port_number, help="listen port (default 4000)")

@@ -17,12 +17,8 @@ from typing import Any
 from graphql import (
     BreakingChange,
     BreakingChangeType,
-    DocumentNode,
     GraphQLError,
     GraphQLSchema,
-    TypeInfo,
-    TypeInfoVisitor,
-    Visitor,
     build_schema,
     find_breaking_changes,
     find_dangerous_changes,
@@ -30,16 +26,14 @@ from graphql import (
     lexicographic_sort_schema,
     parse,
     print_schema,
-    type_from_ast,
     validate,
-    visit,
 )
-from graphql.language import ArgumentNode, FieldNode, VariableDefinitionNode
 
 from federation.composition import SubgraphSource, compose
 from federation.errors import FederationError
 from federation.supergraph.model import Supergraph, load_supergraph
 
+from .fields import usage_of
 from .store import Operation
 
 __all__ = [
@@ -50,7 +44,6 @@ __all__ = [
     "check_operations",
     "compose_candidate",
     "diff_api_schemas",
-    "usage_of",
     "validate_operations",
 ]
 
@@ -147,36 +140,6 @@ def compose_candidate(
 def _composition_error(code: str, message: str, coordinate: str | None) -> str:
     where = f" ({coordinate})" if coordinate else ""
     return f"[{code}]{where} {message}"
-
-
-def usage_of(document: DocumentNode, schema: GraphQLSchema) -> tuple[set[str], set[str]]:
-    """The field coordinates (`Type.field`) and the type names an operation reads."""
-    fields: set[str] = set()
-    types: set[str] = set()
-    type_info = TypeInfo(schema)
-
-    class Collect(Visitor):
-        def enter_field(self, node: FieldNode, *_args: Any) -> None:
-            parent = type_info.get_parent_type()
-            definition = type_info.get_field_def()
-            if parent is None or definition is None:
-                return
-            fields.add(f"{parent.name}.{node.name.value}")
-            types.add(parent.name)
-            types.add(get_named_type(definition.type).name)
-
-        def enter_argument(self, node: ArgumentNode, *_args: Any) -> None:
-            argument = type_info.get_argument()
-            if argument is not None:
-                types.add(get_named_type(argument.type).name)
-
-        def enter_variable_definition(self, node: VariableDefinitionNode, *_args: Any) -> None:
-            declared = type_from_ast(schema, node.type)
-            if declared is not None:
-                types.add(get_named_type(declared).name)
-
-    visit(document, TypeInfoVisitor(type_info, Collect()))
-    return fields, types
 
 
 def _touches(change: BreakingChange, fields: set[str], types: set[str]) -> bool:

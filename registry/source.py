@@ -97,6 +97,11 @@ class RegistrySource:
         self._transport = transport
         self._timeout = timeout
 
+    @property
+    def current(self) -> str | None:
+        """The supergraph SDL this source last gave (the one being served)."""
+        return self._current
+
     async def poll(self) -> str | None:
         """The new supergraph SDL, or None when it did not change; raises when the registry
         cannot be reached (the reloader keeps the running supergraph)."""

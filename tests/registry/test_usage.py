@@ -7,10 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from gateway import create_app
 from registry.app import create_registry_app
+from registry.source import load_from_registry
 from registry.store import Store
+from registry.usage import UsageReporter
+from tests.edge.live import serve_on_loopback
 from tests.registry import graphs
 from tests.registry.conftest import Registry
+from tests.registry.test_gateway import catalog_app
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -101,3 +106,56 @@ async def test_bad_usage_reports_get_a_clear_4xx(registry: Registry) -> None:
         assert response.status_code == status and reason in response.json()["error"]
     anonymous = await registry.http.post("/usage", json={"clients": {}})
     assert anonymous.status_code == 401
+
+
+async def test_a_gateway_reports_what_its_clients_read(registry: Registry) -> None:
+    async with serve_on_loopback(catalog_app()) as catalog_url:
+        url = f"{catalog_url}/graphql"
+        response = await registry.http.post(
+            "/subgraphs/catalog/publish",
+            json={"url": url, "sdl": graphs.CATALOG},
+            headers=_auth(registry.admin),
+        )
+        assert response.status_code == 200
+        fed = await load_from_registry(
+            "http://registry", cache=None, transport=httpx.ASGITransport(app=registry.app)
+        )
+        app = create_app(fed.supergraph)
+        reporter = UsageReporter(
+            app,
+            registry="http://registry",
+            token=await registry.token("gateway-eu"),
+            current_sdl=lambda: fed.source.current,
+            sample_rate=1.0,
+            interval=3600,
+            transport=httpx.ASGITransport(app=registry.app),
+        )
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=reporter), base_url="http://gateway"
+            ) as gateway,
+        ):
+            web = {"apollographql-client-name": "web"}
+            for _ in range(3):
+                answer = await gateway.post(
+                    "/graphql", json={"query": "{ titles { name } }"}, headers=web
+                )
+                assert answer.json() == {"data": {"titles": [{"name": "Heat"}]}}
+            await gateway.get("/graphql", params={"query": "{ titles { id } }"})
+            await gateway.post("/graphql", content=b"not json", headers=web)
+            await reporter.aclose()
+    used = await registry.store.usage_since(datetime.now(UTC).date())
+    assert used == {
+        "Query.titles": {"web": 3, "unknown": 1},
+        "Title.name": {"web": 3},
+        "Title.id": {"unknown": 1},
+    }
+    check = await registry.http.post(
+        "/subgraphs/catalog/check",
+        json={"sdl": graphs.CATALOG_WITHOUT_NAME},
+        headers=_auth(registry.admin),
+    )
+    assert [(u["client"], u["field"]) for u in check.json()["affectedUsage"]] == [
+        ("web", "Title.name")
+    ]
