@@ -37,6 +37,7 @@ __all__ = [
     "PassportSigner",
     "PassportVerifier",
     "load_passport_key",
+    "load_passport_public_key",
 ]
 
 PASSPORT_HEADER = "x-edgegraph-passport"
@@ -61,6 +62,17 @@ def load_passport_key(path: str | Path) -> Ed25519PrivateKey:
     key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path}: the passport key must be an Ed25519 private key")
+    return key
+
+
+def load_passport_public_key(path: str | Path) -> Ed25519PublicKey:
+    """What a subgraph verifies passports with, from a PEM file. Make the pair with
+    `openssl genpkey -algorithm ed25519 -out passport.pem` (the gateway's
+    `auth.passport_key_file`) and `openssl pkey -in passport.pem -pubout -out passport.pub.pem`.
+    """
+    key = serialization.load_pem_public_key(Path(path).read_bytes())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"{path}: the passport public key must be an Ed25519 key")
     return key
 
 

@@ -23,7 +23,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge.auth import AuthConfig, Authenticator, TokenRefused, TokenVerifier
 from edge.http import RequestError
 from edge.jwks import JwksKeys, StaticKeys
-from edge.passport import PASSPORT_HEADER, PassportVerifier
+from edge.passport import (
+    PASSPORT_HEADER,
+    Identity,
+    PassportSigner,
+    PassportVerifier,
+    load_passport_key,
+    load_passport_public_key,
+)
 from tests.edge.auth_support import (
     AUDIENCE,
     ISSUER,
@@ -304,6 +311,40 @@ async def test_authenticator_passport_replaces_client_identity_headers() -> None
         PassportVerifier(Ed25519PrivateKey.generate().public_key()).verify(sent[PASSPORT_HEADER])
         is None
     )
+
+
+def test_passport_keys_load_from_pem_files(tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    private = tmp_path / "passport.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = tmp_path / "passport.pub.pem"
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    signer = PassportSigner(load_passport_key(private))
+    verifier = PassportVerifier(load_passport_public_key(public))
+    identity = verifier.verify(signer.sign(Identity(subject="m9", scopes=frozenset({"a"}))))
+    assert identity is not None and identity.subject == "m9" and identity.scopes == {"a"}
+    with pytest.raises(ValueError, match="Ed25519"):
+        load_passport_public_key(_rsa_public_pem(tmp_path))
+
+
+def _rsa_public_pem(tmp_path: Path) -> Path:
+    path = tmp_path / "rsa.pem"
+    path.write_bytes(
+        rsa_key("k1")
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return path
 
 
 def test_auth_config_refuses_unsafe_settings() -> None:
