@@ -174,8 +174,13 @@ def redact(url: str) -> str:
 
 def connect(url: str) -> AsyncEngine:
     """An async engine for `url` (see `database_url`)."""
+    full = database_url(url)
+    # asyncpg waits 60 s for a host that drops packets; a registry should say so sooner.
+    options: dict[str, Any] = (
+        {"connect_args": {"timeout": 10}} if full.startswith("postgresql") else {}
+    )
     try:
-        engine = create_async_engine(database_url(url))
+        engine = create_async_engine(full, **options)
     except ArgumentError as error:
         raise DatabaseError(f"bad database URL {redact(url)}: {error}") from error
     if engine.dialect.name == "sqlite":

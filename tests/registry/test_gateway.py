@@ -13,13 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
-from graphql import build_schema, graphql
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from edge.config import GatewayConfig
 from edge.persisted import build_manifest
@@ -28,24 +23,7 @@ from registry.source import RegistrySource, RegistryUnavailable, load_from_regis
 from tests.edge.live import serve_on_loopback
 from tests.registry import graphs
 from tests.registry.conftest import Registry
-
-#: the catalog subgraph as a plain GraphQL server: it answers the fields of every version
-CATALOG_SCHEMA = build_schema(
-    "type Query { titles(first: Int): [Title!]! title(id: ID!): Title }"
-    " type Title { id: ID! name: String! kind: Kind! year: Int } enum Kind { MOVIE SHOW }"
-)
-TITLES = {"titles": [{"id": "t1", "name": "Heat", "kind": "MOVIE", "year": 1995}]}
-
-
-def catalog_app() -> Starlette:
-    async def endpoint(request: Request) -> Response:
-        body = orjson.loads(await request.body())
-        result = await graphql(
-            CATALOG_SCHEMA, body["query"], root_value=TITLES, variable_values=body.get("variables")
-        )
-        return Response(orjson.dumps(result.formatted), media_type="application/json")
-
-    return Starlette(routes=[Route("/graphql", endpoint, methods=["POST"])])
+from tests.registry.subgraphs import catalog_app
 
 
 async def _publish(registry: Registry, sdl: str, url: str) -> None:

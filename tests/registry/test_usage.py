@@ -15,7 +15,7 @@ from registry.usage import UsageReporter
 from tests.edge.live import serve_on_loopback
 from tests.registry import graphs
 from tests.registry.conftest import Registry
-from tests.registry.test_gateway import catalog_app
+from tests.registry.subgraphs import catalog_app
 
 
 def _auth(token: str) -> dict[str, str]:
