@@ -22,7 +22,7 @@ from edge.access import AccessControl
 from edge.auth import Authenticator
 from edge.clients import verified_client
 from edge.config import GatewayConfig
-from edge.graphiql import graphiql_page, wants_graphiql
+from edge.graphiql import example_tabs, graphiql_page, wants_graphiql
 from edge.headers import forwardable_headers
 from edge.home import landing_page
 from edge.http import (
@@ -74,6 +74,10 @@ class GraphQLEndpoint:
         self.config = config
         self.persisted = persisted
         self.path = path
+        #: GraphiQL's example tabs: the device teams' operations, read once
+        self.examples = (
+            example_tabs(config.persisted.clients_dir) if config.graphql.graphiql else []
+        )
         self.auth = auth or Authenticator()
         self.access = access or AccessControl()
 
@@ -82,7 +86,9 @@ class GraphQLEndpoint:
         graphql = self.config.graphql
         if wants_graphiql(request):
             if graphql.graphiql:
-                return graphiql_page(endpoint=self.path, include_plan=graphql.include_plan)
+                return graphiql_page(
+                    endpoint=self.path, include_plan=graphql.include_plan, tabs=self.examples
+                )
             # A person in a browser, not a GraphQL client: say what this is, not a bare 400.
             return landing_page(
                 request, endpoint=self.path, graphiql=False, introspection=graphql.introspection

@@ -3,13 +3,14 @@
 `make` runs `npm ci` in `web/`, whose postinstall copies the pinned GraphiQL, React and ReactDOM
 bundles into `edge/static/vendor/` (not committed). The page loads only same-origin scripts;
 `edge/static/edgegraph-graphiql.js` boots GraphiQL with a fetcher that sends the headers editor's
-headers and a "Query plan" panel.
+headers and a "Query plan" panel. With a clients folder, GraphiQL opens with one tab per device
+operation file, its client's header set and an empty `authorization` header for a token.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import orjson
@@ -23,6 +24,7 @@ __all__ = [
     "STATIC_DIR",
     "VENDOR_FILES",
     "assets_installed",
+    "example_tabs",
     "graphiql_page",
     "graphiql_static",
     "wants_graphiql",
@@ -71,6 +73,29 @@ _PAGE = """<!doctype html>
 """
 
 
+def example_tabs(clients_dir: str | Path | None) -> list[dict[str, str]]:
+    """One GraphiQL tab per `clients/<client>/*.graphql`: the file's operations, headed by a
+    comment, with the client's name header and an empty `authorization` header (an empty
+    header is not sent, so the tab works anonymously until a token is pasted there)."""
+    if clients_dir is None or not Path(clients_dir).is_dir():
+        return []
+    tabs = []
+    for path in sorted(Path(clients_dir).glob("*/*.graphql")):
+        client = path.parent.name
+        note = (
+            f"# {client}/{path.name}, an operation of the {client} client\n"
+            '# To sign in: Headers, "authorization": "Bearer <token>"\n'
+        )
+        headers = {"apollographql-client-name": client, "authorization": ""}
+        tabs.append(
+            {
+                "query": note + path.read_text(encoding="utf-8"),
+                "headers": orjson.dumps(headers, option=orjson.OPT_INDENT_2).decode(),
+            }
+        )
+    return tabs
+
+
 def assets_installed(static_dir: Path = STATIC_DIR) -> bool:
     """Whether the npm-installed GraphiQL bundles are in place."""
     return all((static_dir / "vendor" / name).is_file() for name in VENDOR_FILES)
@@ -92,6 +117,7 @@ def graphiql_page(
     endpoint: str,
     include_plan: bool,
     default_headers: Mapping[str, str] | None = None,
+    tabs: Sequence[Mapping[str, str]] = (),
     static_dir: Path = STATIC_DIR,
 ) -> Response:
     """The GraphiQL page, or a 503 that says how to install the assets when they are missing."""
@@ -105,6 +131,7 @@ def graphiql_page(
         "endpoint": endpoint,
         "includePlan": include_plan,
         "defaultHeaders": orjson.dumps(dict(default_headers or {})).decode(),
+        "tabs": [dict(tab) for tab in tabs],
     }
     # `</` would end the script element early; JSON allows escaping the slash.
     payload = orjson.dumps(config).decode().replace("</", "<\\/")

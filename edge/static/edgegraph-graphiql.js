@@ -24,7 +24,10 @@
       accept: "application/graphql-response+json, application/json;q=0.9",
     };
     if (config.includePlan) headers["x-edgegraph-include-plan"] = "true";
-    Object.assign(headers, (options && options.headers) || {});
+    // An empty header is a place left for a value (the token): it is not sent.
+    for (const [name, value] of Object.entries((options && options.headers) || {})) {
+      if (value !== "") headers[name] = value;
+    }
     const response = await fetch(config.endpoint, {
       method: "POST",
       headers,
@@ -68,6 +71,7 @@
     );
   }
 
+  const tabs = config.tabs || [];
   const plugins = config.includePlan
     ? [{ title: "Query plan", icon: PlanIcon, content: PlanPanel }]
     : [];
@@ -76,7 +80,10 @@
     h(GraphiQL, {
       fetcher,
       plugins,
-      defaultHeaders: config.defaultHeaders,
+      // The device teams' operations (clients/), one tab each, when the gateway has them;
+      // GraphiQL fills the first tab's headers editor from defaultHeaders, not from the tab.
+      defaultTabs: tabs.length ? tabs : undefined,
+      defaultHeaders: tabs.length ? tabs[0].headers : config.defaultHeaders,
       isHeadersEditorEnabled: true,
       shouldPersistHeaders: true,
     })
