@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from federation.supergraph.model import load_supergraph
 
 from ..errors import SupergraphError
+from .carried import carry_directives
 from .errors import CompositionError, CompositionHint, CompositionResult
 from .executable import merge_executable_directives
 from .merge import merge
@@ -46,6 +47,8 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> CompositionResult:
     if errors:
         return CompositionResult(errors=tuple(errors))
     upgraded = upgrade_fed1(read)
+    carried, carry_errors = carry_directives(subgraphs)
+    errors += carry_errors
     errors += validate_subgraphs(upgraded)
     if errors:
         # Merging subgraphs whose directives are wrong only repeats the same problems.
@@ -59,7 +62,7 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> CompositionResult:
         errors += check_satisfiability(merged)
     if errors:
         return CompositionResult(errors=tuple(errors), hints=tuple(hints))
-    sdl = print_supergraph(merged, merge_executable_directives(subgraphs))
+    sdl = print_supergraph(merged, merge_executable_directives(subgraphs), carried)
     try:
         load_supergraph(sdl)
     except SupergraphError as error:

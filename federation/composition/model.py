@@ -245,7 +245,6 @@ _UNSUPPORTED: dict[str, str] = {
     "policy": "composed without it, the gateway would serve the data with no access rule.",
     "context": "composed without it, @fromContext arguments would get no value.",
     "fromContext": "composed without it, the argument would get no value.",
-    "composeDirective": "the directive it names would be missing from the supergraph.",
 }
 
 

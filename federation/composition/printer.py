@@ -36,6 +36,7 @@ from graphql import (
     print_ast,
 )
 
+from .carried import CarriedDirectives
 from .merged import JoinField, JoinType, MergedSchema, MergedType
 from .model import ArgDef
 
@@ -98,10 +99,14 @@ def _desc(text: str | None) -> StringValueNode | None:
 
 class _Printer:
     def __init__(
-        self, merged: MergedSchema, executable_directives: Sequence[DirectiveDefinitionNode]
+        self,
+        merged: MergedSchema,
+        executable_directives: Sequence[DirectiveDefinitionNode],
+        carried: CarriedDirectives,
     ) -> None:
         self.merged = merged
         self.executable_directives = executable_directives
+        self.carried = carried
         self.enum_values = graph_enum_values(list(merged.graphs))
         self.uses_inaccessible = False
         self.uses_tag = False
@@ -122,6 +127,10 @@ class _Printer:
             self.uses_tag = True
             out.append(_directive("tag", name=tag))
         return out
+
+    def applied(self, coordinate: str) -> list[ConstDirectiveNode]:
+        """The carried directives (`@composeDirective`d, `@cost`, ...) on one element."""
+        return list(self.carried.applied.get(coordinate, ()))
 
     def join_type(self, join: JoinType) -> ConstDirectiveNode:
         key = join.key
@@ -147,18 +156,21 @@ class _Printer:
             overrideLabel=join.override_label,
         )
 
-    def arg(self, arg: ArgDef) -> InputValueDefinitionNode:
+    def arg(self, arg: ArgDef, coordinate: str) -> InputValueDefinitionNode:
         return InputValueDefinitionNode(
             name=_name(arg.name),
             type=arg.type,
             default_value=arg.default,
             description=_desc(arg.description),
-            directives=tuple(self.common(arg.inaccessible, arg.tags, arg.deprecated)),
+            directives=tuple(
+                self.common(arg.inaccessible, arg.tags, arg.deprecated)
+                + self.applied(f"{coordinate}({arg.name}:)")
+            ),
         )
 
     def type_definition(self, mtype: MergedType) -> TypeDefinitionNode:
         directives = [self.join_type(j) for j in mtype.joins]
-        directives += self.common(mtype.inaccessible, mtype.tags)
+        directives += self.common(mtype.inaccessible, mtype.tags) + self.applied(mtype.name)
         name, description = _name(mtype.name), _desc(mtype.description)
         if mtype.kind in ("OBJECT", "INTERFACE"):
             directives[:0] = [
@@ -170,10 +182,11 @@ class _Printer:
                     name=_name(f.name),
                     type=f.type,
                     description=_desc(f.description),
-                    arguments=tuple(self.arg(a) for a in f.args),
+                    arguments=tuple(self.arg(a, f"{mtype.name}.{f.name}") for a in f.args),
                     directives=tuple(
                         [self.join_field(j) for j in f.joins or ()]
                         + self.common(f.inaccessible, f.tags, f.deprecated)
+                        + self.applied(f"{mtype.name}.{f.name}")
                     ),
                 )
                 for f in mtype.fields.values()
@@ -206,6 +219,7 @@ class _Printer:
                     directives=tuple(
                         [_directive("join__enumValue", graph=self.graph(g)) for g in v.graphs]
                         + self.common(v.inaccessible, v.tags, v.deprecated)
+                        + self.applied(f"{mtype.name}.{v.name}")
                     ),
                 )
                 for v in mtype.values.values()
@@ -223,6 +237,7 @@ class _Printer:
                     directives=tuple(
                         [self.join_field(j) for j in f.joins or ()]
                         + self.common(f.inaccessible, f.tags, f.deprecated)
+                        + self.applied(f"{mtype.name}.{f.name}")
                     ),
                 )
                 for f in mtype.input_fields.values()
@@ -264,6 +279,7 @@ class _Printer:
         if self.uses_tag:
             links.append(_directive("link", url="https://specs.apollo.dev/tag/v0.3"))
             extra.append(_TAG)
+        links += self.carried.links
         operations = {"Query": OperationType.QUERY, "Mutation": OperationType.MUTATION,
                       "Subscription": OperationType.SUBSCRIPTION}  # fmt: skip
         schema = SchemaDefinitionNode(
@@ -277,7 +293,13 @@ class _Printer:
         )
         preamble = parse("\n\n".join([*extra, _PREAMBLE]), no_location=True).definitions
         ordered = sorted(
-            [*preamble, *self.executable_directives, graph_enum, *definitions],
+            [
+                *preamble,
+                *self.executable_directives,
+                *self.carried.definitions,
+                graph_enum,
+                *definitions,
+            ],
             key=lambda d: (not hasattr(d, "locations"), d.name.value.lower()),  # type: ignore[attr-defined]
         )
         return "\n\n".join(print_ast(d) for d in [schema, *ordered]) + "\n"
@@ -290,7 +312,10 @@ def _link(url: str, purpose: str) -> ConstDirectiveNode:
 
 
 def print_supergraph(
-    merged: MergedSchema, executable_directives: Sequence[DirectiveDefinitionNode] = ()
+    merged: MergedSchema,
+    executable_directives: Sequence[DirectiveDefinitionNode] = (),
+    carried: CarriedDirectives | None = None,
 ) -> str:
-    """The supergraph SDL of a merged schema, with the executable directives to keep."""
-    return _Printer(merged, executable_directives).print()
+    """The supergraph SDL of a merged schema, with the executable directives to keep and the
+    type-system directives carried over (`@composeDirective`, `@cost`, `@listSize`)."""
+    return _Printer(merged, executable_directives, carried or CarriedDirectives()).print()

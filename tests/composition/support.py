@@ -10,7 +10,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from graphql import lexicographic_sort_schema, print_ast, print_schema
+from graphql import (
+    ConstDirectiveNode,
+    DirectiveDefinitionNode,
+    SchemaDefinitionNode,
+    TypeDefinitionNode,
+    lexicographic_sort_schema,
+    parse,
+    print_ast,
+    print_schema,
+)
 
 import demo
 from federation.composition import SubgraphSource
@@ -157,8 +166,61 @@ def normal_form(sdl: str) -> dict[str, Any]:
             "inaccessible": meta.inaccessible,
         }
     return {
+        "carried": _carried(sdl),
         "graphs": sorted((g.name, g.enum_value, g.url) for g in supergraph.graphs.values()),
         "roots": dict(sorted(supergraph.root_types.items())),
         "api_schema": print_schema(lexicographic_sort_schema(supergraph.api_schema)),
         "types": types,
+    }
+
+
+#: directives every supergraph has, compared through the records above instead
+_PLUMBING = frozenset({"link", "tag", "inaccessible", "deprecated", "specifiedBy", "oneOf", "core"})
+
+
+#: specs whose versions follow the subgraphs' federation version in Apollo's output
+_CORE_SPECS = tuple(
+    f"https://specs.apollo.dev/{spec}/" for spec in ("link", "join", "inaccessible", "tag")
+)
+
+
+def _printed(directive: ConstDirectiveNode) -> str:
+    args = sorted(f"{a.name.value}: {print_ast(a.value)}" for a in directive.arguments or ())
+    return f"@{directive.name.value}({', '.join(args)})"
+
+
+def _carried(sdl: str) -> dict[str, Any]:
+    """The other directives a supergraph carries (`@composeDirective`d ones, `@cost`, ...):
+    their links, definitions and applications by coordinate, argument order aside."""
+    document = parse(sdl, no_location=True)
+    applied: dict[str, list[str]] = {}
+    links: list[str] = []
+    definitions: list[str] = []
+
+    def keep(coordinate: str, directives: Any) -> None:
+        for d in directives or ():
+            name = d.name.value
+            if name not in _PLUMBING and not name.startswith("join__"):
+                applied.setdefault(coordinate, []).append(_printed(d))
+
+    for node in document.definitions:
+        if isinstance(node, SchemaDefinitionNode):
+            links += [
+                _printed(d)
+                for d in node.directives or ()
+                if d.name.value == "link" and not any(s in print_ast(d) for s in _CORE_SPECS)
+            ]
+        elif isinstance(node, DirectiveDefinitionNode):
+            if not node.name.value.startswith(("join__", "link")):
+                definitions.append(print_ast(node))
+        elif isinstance(node, TypeDefinitionNode):
+            keep(node.name.value, node.directives)
+            for child in getattr(node, "fields", None) or getattr(node, "values", None) or ():
+                keep(f"{node.name.value}.{child.name.value}", child.directives)
+                for arg in getattr(child, "arguments", None) or ():
+                    keep(f"{node.name.value}.{child.name.value}({arg.name.value}:)", arg.directives)
+    return {
+        "links": sorted(links),
+        "definitions": sorted(definitions),
+        "applied": {c: sorted(v) for c, v in sorted(applied.items())},
     }

@@ -181,19 +181,16 @@ def test_compose_refuses_access_rules_it_would_otherwise_drop(
     assert f"@{directive}" in error.message and "access rule" in error.message
 
 
-def test_compose_refuses_context_and_compose_directive() -> None:
+def test_compose_refuses_context() -> None:
     sdl = (
         'extend schema @link(url: "https://specs.apollo.dev/federation/v2.8", '
-        'import: ["@key", "@context", "@fromContext", "@composeDirective"])\n'
-        '  @link(url: "https://example.com/cache/v1.0", import: ["@cached"])\n'
-        '  @composeDirective(name: "@cached")\n'
-        "directive @cached on FIELD_DEFINITION\n"
+        'import: ["@key", "@context", "@fromContext"])\n'
         'type Shop @key(fields: "id") @context(name: "shop") { id: ID! currency: String }\n'
         'type Query { shop: Shop price(currency: String @fromContext(field: "$shop { currency }")): Int }\n'  # noqa: E501
     )
     result = _compose(shop=sdl)
     assert {e.message.split(" is not")[0] for e in result.errors} == {
-        "[shop] @context", "[shop] @fromContext", "[shop] @composeDirective",
+        "[shop] @context", "[shop] @fromContext",
     }  # fmt: skip
     assert {e.code for e in result.errors} == {"UNSUPPORTED_FEATURE"}
 
