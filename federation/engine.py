@@ -23,10 +23,11 @@ from graphql import (
     is_abstract_type,
 )
 
+from federation.demand import CostCache, ListSizes, read_demand, response_too_large
 from federation.errors import PlanningError
 from federation.execution.executor import execute_plan
 from federation.execution.shaping import shape_response
-from federation.limits import Limits, check_variables
+from federation.limits import Limits, check_cost, check_variables
 from federation.operation import (
     OperationCache,
     OperationError,
@@ -104,6 +105,7 @@ class Engine:
         limits: Limits | None = None,
         dedupe_inbound: bool = False,
         batch_entities: bool | AbstractSet[str] = True,
+        list_sizes: ListSizes | None = None,
     ) -> None:
         self.supergraph = supergraph
         self._fetcher = fetcher
@@ -123,6 +125,10 @@ class Engine:
         }
         #: With `dedupe_inbound`, identical queries in flight at once share one execution.
         self.inflight = InflightDeduper() if dedupe_inbound else None
+        #: what the supergraph says fields cost, and the list sizes answers had (demand.py)
+        self.demand = read_demand(supergraph.schema)
+        self.list_sizes = list_sizes if list_sizes is not None else ListSizes()
+        self._costs = CostCache()
 
     @property
     def fetcher(self) -> Fetcher:
@@ -211,6 +217,9 @@ class Engine:
             body = execute_introspection(self.supergraph.api_schema, prepared, coerced)
             return EngineResult(body)
         key = prepared.key
+        refused = self._check_cost(prepared, coerced)
+        if refused is not None:  # before any fetch
+            return EngineResult({"errors": [refused.formatted]}, rejected=True)
         plan = self.plans.get(key)
         note_plan_cache(hit=plan is not None)
         if plan is None:
@@ -242,12 +251,37 @@ class Engine:
             variables=coerced,
             data=data,
             errors=errors,
+            observe_list=self.list_sizes.observe,
         )
+        too_large = response_too_large(body, self.limits.max_response_bytes)
+        if too_large is not None:
+            return EngineResult({"data": None, "errors": [too_large]}, plan)
         if introspection and isinstance(body.get("data"), dict):
             # Introspection next to data fields: the gateway answers that part itself.
             answered = self._introspect(prepared.operation, introspection, prepared, coerced)
             body["data"].update(answered)
         return EngineResult(body, plan)
+
+    def _check_cost(
+        self, prepared: PreparedOperation, variables: Mapping[str, Any]
+    ) -> GraphQLError | None:
+        """The cost refusal for this operation with these variables (cached a little while:
+        the list sizes seen move slowly)."""
+        if self.limits.max_cost is None:
+            return None
+        return self._costs.get(
+            prepared,
+            variables,
+            lambda: check_cost(
+                prepared.operation,
+                prepared.fragments,
+                self.supergraph.api_schema,
+                self.limits,
+                demand=self.demand,
+                list_sizes=self.list_sizes,
+                variables=variables,
+            ),
+        )
 
     def _introspect(
         self,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeAlias
 
 from graphql import (
     DocumentNode,
@@ -35,17 +35,23 @@ from graphql import (
     SelectionSetNode,
     Source,
     TokenKind,
+    VariableNode,
     is_interface_type,
     is_object_type,
 )
 from graphql.language import Lexer
 
+from federation.demand import CONNECTION_FIELDS, SIZE_ARGUMENTS, Demand, FieldDemand, ListSizes
+
 __all__ = [
+    "COST_LIMIT",
     "LIMIT_EXCEEDED",
     "Limits",
+    "check_cost",
     "check_document",
     "check_text",
     "check_variables",
+    "cost_error",
     "limit_error",
 ]
 
@@ -54,8 +60,10 @@ LIMIT_EXCEEDED = "OPERATION_LIMIT_EXCEEDED"
 
 _OPENING = frozenset({TokenKind.BRACE_L, TokenKind.PAREN_L, TokenKind.BRACKET_L})
 _CLOSING = frozenset({TokenKind.BRACE_R, TokenKind.PAREN_R, TokenKind.BRACKET_R})
-#: Arguments whose integer literal says how many items a list field returns.
-_SIZE_ARGUMENTS = frozenset({"first", "last", "limit", "take", "pageSize"})
+#: `extensions.code` of a refusal for the estimated cost; `extensions.estimate` says it.
+COST_LIMIT = "COST_LIMIT"
+#: what the fields below a connection field know of its size: (slicing size, sized fields)
+_Sized: TypeAlias = tuple[int, tuple[str, ...]] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +95,14 @@ class Limits:
     max_duplicate_fields: int | None = 20
     #: fields of one operation once every fragment is expanded
     max_expanded_fields: int | None = 5_000
-    #: estimated cost: each field 1, times the size of every list above it
-    max_cost: int | None = 250_000
-    #: list size assumed when no literal `first`/`last`/`limit` argument gives it
+    #: estimated cost: each field 1 (or its @cost), times the size of every list above it
+    #: (federation/demand.py says how sizes are known); a TV home screen costs about 2,700
+    max_cost: int | None = 50_000
+    #: list size assumed when nothing else gives it (federation/demand.py lists what does)
     default_list_size: int = 10
+    #: bytes of JSON in one answer: past it, the answer is replaced by a RESPONSE_TOO_LARGE
+    #: error (4 MiB; a TV home screen is about 100 KB)
+    max_response_bytes: int | None = 4 * 1024 * 1024
     #: nesting of arrays and objects in the request's JSON variables
     max_variables_depth: int | None = 32
     #: values in the request's JSON variables (every array item and object entry): coercing
@@ -110,9 +122,7 @@ class Limits:
         return cls(**off)
 
 
-def limit_error(
-    limit: str, value: int, message: str, measured: int | None = None
-) -> GraphQLError:
+def limit_error(limit: str, value: int, message: str, measured: int | None = None) -> GraphQLError:
     """A refusal naming `limit` and its `value`, and what was `measured` when the check
     measured it whole (the lexer's counts stop at the first token past the limit)."""
     extensions: dict[str, Any] = {"code": LIMIT_EXCEEDED, "limit": limit, "max": value}
@@ -208,21 +218,31 @@ class _Measurer:
         schema: GraphQLSchema | None,
         fragments: Mapping[str, FragmentDefinitionNode],
         limits: Limits,
+        *,
+        demand: Demand | None = None,
+        list_sizes: ListSizes | None = None,
+        variables: Mapping[str, Any] | None = None,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.limits = limits
-        self.memo: dict[str, _Measure] = {}
+        self.demand = demand
+        self.list_sizes = list_sizes
+        self.variables = variables
+        self.memo: dict[tuple[str, _Sized], _Measure] = {}
         self.in_progress: set[str] = set()
 
     def selection_set(
-        self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None
+        self,
+        selection_set: SelectionSetNode,
+        parent: GraphQLNamedType | None,
+        sized: _Sized = None,
     ) -> _Measure:
         total = _Measure()
         spread: set[str] = set()
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                part = self.field(selection, parent)
+                part = self.field(selection, parent, sized)
                 total.fields += part.fields
                 total.root_fields += 1
                 total.aliases += part.aliases
@@ -232,13 +252,13 @@ class _Measurer:
             if isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 inner = self._named(condition.name.value) if condition else parent
-                part = self.selection_set(selection.selection_set, inner)
+                part = self.selection_set(selection.selection_set, inner, sized)
             elif isinstance(selection, FragmentSpreadNode):
                 # A fragment spread twice into one selection set selects its fields once.
                 if selection.name.value in spread:
                     continue
                 spread.add(selection.name.value)
-                part = self.fragment(selection.name.value)
+                part = self.fragment(selection.name.value, sized)
             else:  # pragma: no cover - graphql-core has no other selection kinds
                 continue
             total.fields += part.fields
@@ -248,24 +268,44 @@ class _Measurer:
             total.cost += part.cost
         return total
 
-    def field(self, field: FieldNode, parent: GraphQLNamedType | None) -> _Measure:
+    def field(
+        self, field: FieldNode, parent: GraphQLNamedType | None, sized: _Sized = None
+    ) -> _Measure:
         field_type, lists = self._field_type(field, parent)
+        name = field.name.value
+        coordinate = f"{parent.name}.{name}" if parent is not None else name
+        demand = self.demand.get(coordinate) if self.demand is not None else None
+        slicing = self._slicing_size(field, demand)
+        # A connection's nodes/edges (or @listSize's sizedFields) hold what the field that
+        # returned the connection sliced.
+        child_sized: _Sized = None
+        if slicing is not None and not lists:
+            sized_fields = demand.sized_fields if demand is not None else ()
+            child_sized = (slicing, sized_fields or CONNECTION_FIELDS)
         inner = (
-            self.selection_set(field.selection_set, field_type)
+            self.selection_set(field.selection_set, field_type, child_sized)
             if field.selection_set is not None
             else _Measure()
         )
-        multiplier = self._list_size(field) ** lists if lists else 1
+        multiplier = 1
+        if lists:
+            size = slicing
+            if size is None and sized is not None and name in sized[1]:
+                size = sized[0]
+            if size is None:
+                size = self._assumed_size(coordinate, demand)
+            multiplier = size**lists
+        weight = demand.weight if demand is not None and demand.weight is not None else 1
         return _Measure(
             fields=1 + inner.fields,
             root_fields=1,
             aliases=inner.aliases + (1 if field.alias is not None else 0),
             depth=1 + inner.depth,
-            cost=multiplier * (1 + inner.cost),
+            cost=multiplier * (weight + inner.cost),
         )
 
-    def fragment(self, name: str) -> _Measure:
-        measure = self.memo.get(name)
+    def fragment(self, name: str, sized: _Sized = None) -> _Measure:
+        measure = self.memo.get((name, sized))
         if measure is not None:
             return measure
         definition = self.fragments.get(name)
@@ -274,10 +314,10 @@ class _Measurer:
             return _Measure()
         self.in_progress.add(name)
         measure = self.selection_set(
-            definition.selection_set, self._named(definition.type_condition.name.value)
+            definition.selection_set, self._named(definition.type_condition.name.value), sized
         )
         self.in_progress.discard(name)
-        self.memo[name] = measure
+        self.memo[(name, sized)] = measure
         return measure
 
     def _named(self, name: str) -> GraphQLNamedType | None:
@@ -300,14 +340,39 @@ class _Measurer:
             wrapped = wrapped.of_type
         return wrapped, lists
 
-    def _list_size(self, field: FieldNode) -> int:
+    def _slicing_size(self, field: FieldNode, demand: FieldDemand | None) -> int | None:
+        """The size the operation asks for through a slicing argument: a literal, or (when
+        the variables are known) a variable's value."""
+        names = demand.slicing_arguments if demand is not None and demand.slicing_arguments else ()
         for argument in field.arguments or ():
-            if argument.name.value in _SIZE_ARGUMENTS and isinstance(argument.value, IntValueNode):
-                digits = argument.value.value.lstrip("-")
+            if argument.name.value not in (names or SIZE_ARGUMENTS):
+                continue
+            value = argument.value
+            if isinstance(value, IntValueNode):
+                digits = value.value.lstrip("-")
                 # A size with more digits than any limit cannot pass; skip converting it.
                 if len(digits) > 12:
                     return 10**12
                 return max(int(digits), 1)
+            if isinstance(value, VariableNode) and self.variables is not None:
+                given = self.variables.get(value.name.value)
+                if isinstance(given, int) and not isinstance(given, bool):
+                    return max(min(given, 10**12), 1)
+        if demand is not None and demand.defaults:
+            return max(max(demand.defaults.values()), 1)  # the argument's default applies
+        return None
+
+    def _assumed_size(self, coordinate: str, demand: FieldDemand | None) -> int:
+        """A list's size when the operation does not say it (see federation/demand.py)."""
+        if demand is not None:
+            if demand.assumed_size is not None:
+                return max(demand.assumed_size, 1)
+            if demand.defaults:
+                return max(max(demand.defaults.values()), 1)
+        if self.list_sizes is not None:
+            seen = self.list_sizes.size(coordinate)
+            if seen is not None:
+                return max(seen, 1)
         return self.limits.default_list_size
 
 
@@ -344,6 +409,32 @@ def check_document(
     return None
 
 
+def check_cost(
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    schema: GraphQLSchema,
+    limits: Limits,
+    *,
+    demand: Demand | None = None,
+    list_sizes: ListSizes | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> GraphQLError | None:
+    """The refusal of an operation whose estimated cost passes `max_cost`, or None: the
+    estimate of `check_document` made with what is known once the request is valid (its
+    variables, the supergraph's @cost/@listSize, the list sizes seen; federation/demand.py).
+    Runs before any fetch."""
+    most = limits.max_cost
+    if most is None:
+        return None
+    measurer = _Measurer(
+        schema, fragments, limits, demand=demand, list_sizes=list_sizes, variables=variables
+    )
+    estimate = measurer.selection_set(
+        operation.selection_set, schema.get_root_type(operation.operation)
+    ).cost
+    return cost_error(estimate, most) if estimate > most else None
+
+
 def _check_measure(measure: _Measure, limits: Limits) -> GraphQLError | None:
     checks = (
         ("max_depth", limits.max_depth, measure.depth, "The operation's depth"),
@@ -356,8 +447,19 @@ def _check_measure(measure: _Measure, limits: Limits) -> GraphQLError | None:
     )  # fmt: skip
     for name, value, actual, message in checks:
         if value is not None and actual > value:
+            if name == "max_cost":
+                return cost_error(actual, value)
             return limit_error(name, value, message, actual)
     return None
+
+
+def cost_error(estimate: int, most: int) -> GraphQLError:
+    """The COST_LIMIT refusal, showing the estimate."""
+    return GraphQLError(
+        f"The operation's estimated cost of {estimate} exceeds the max_cost limit of {most}: "
+        "ask for fewer items (first:) or fewer copies of them.",
+        extensions={"code": COST_LIMIT, "limit": "max_cost", "estimate": estimate, "max": most},
+    )
 
 
 def _has_duplicates_over(

@@ -59,8 +59,12 @@ def shape_response(
     variables: Mapping[str, Any],
     data: dict[str, Any] | None,
     errors: list[dict[str, Any]],
+    observe_list: Callable[[str, int], None] | None = None,
 ) -> dict[str, Any]:
     """Return `{"data": ..., "errors": [...]}` shaped for the client (`errors` only if any).
+
+    `observe_list`, if given, hears the length of each list answered, with its field's
+    coordinate ("Type.field"): the cost estimate learns real list sizes from it.
 
     `schema` is the API schema and `data` the merged data, keyed by the client's response keys.
     `@skip`/`@include` are evaluated with `variables`. Existing `errors` keep their order; errors
@@ -75,7 +79,7 @@ def shape_response(
             result["errors"] = list(errors)
         return result
     plans = _plans_for(schema, operation, fragments, variables)
-    shaper = _Shaper(schema, fragments, variables, errors, plans)
+    shaper = _Shaper(schema, fragments, variables, errors, plans, observe_list)
     result = {"data": shaper.complete_object(data, root_type, plans.root, [])}
     if shaper.errors:
         result["errors"] = shaper.errors
@@ -205,6 +209,7 @@ class _Shaper:
         "_error_paths",
         "_error_prefixes",
         "_fragments",
+        "_observe_list",
         "_plans",
         "_runtimes",
         "_schema",
@@ -220,7 +225,9 @@ class _Shaper:
         variables: Mapping[str, Any],
         errors: list[JSONObject],
         plans: _Plans,
+        observe_list: Callable[[str, int], None] | None = None,
     ) -> None:
+        self._observe_list = observe_list
         self._schema = schema
         self._fragments = fragments
         self._variables = variables
@@ -351,6 +358,8 @@ class _Shaper:
         if isinstance(type_, GraphQLList):
             if not isinstance(value, list):
                 return self._invalid(label, path)
+            if self._observe_list is not None:
+                self._observe_list(label, len(value))
             item_type = type_.of_type
             item_non_null = isinstance(item_type, GraphQLNonNull)
             inner = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from graphql import GraphQLSchema, build_schema
 
-from federation.limits import LIMIT_EXCEEDED, Limits, check_variables
+from federation.limits import COST_LIMIT, LIMIT_EXCEEDED, Limits, check_variables
 from federation.operation import OperationCache, OperationError, prepare_operation
 
 SCHEMA = build_schema(
@@ -150,16 +150,27 @@ def test_limits_same_fragment_twice_counts_once() -> None:
     assert prepare_operation(SCHEMA, query, None, limits=Limits()).name is None
 
 
+def assert_cost_refused(query: str, limits: Limits, estimate: int) -> None:
+    error = refusal(query, limits)
+    assert error["extensions"] == {
+        "code": COST_LIMIT,
+        "limit": "max_cost",
+        "estimate": estimate,
+        "max": limits.max_cost,
+    }
+    assert f"estimated cost of {estimate} exceeds the max_cost limit" in error["message"]
+
+
 def test_limits_max_cost_multiplies_list_sizes() -> None:
     query = "{ users(first: 100) { friends(first: 100) { friends(first: 100) { id } } } }"
-    assert_refused(query, Limits(), "max_cost", 250_000)
+    assert_cost_refused(query, Limits(), 100 * (1 + 100 * (1 + 100 * 2)))
     cheaper = "{ users(first: 10) { friends(first: 10) { friends(first: 10) { id } } } }"
     assert prepare_operation(SCHEMA, cheaper, None, limits=Limits()).name is None
 
 
 def test_limits_max_cost_assumes_default_list_size_for_variables() -> None:
     query = "query($n: Int) { users(first: $n) { friends(first: $n) { id } } }"
-    assert_refused(query, Limits(max_cost=100, default_list_size=10), "max_cost", 100)
+    assert_cost_refused(query, Limits(max_cost=100, default_list_size=10), 10 * (1 + 10 * 2))
 
 
 def test_limits_max_variables_depth() -> None:
