@@ -7,6 +7,7 @@
     edgegraph subgraph publish --name N --url U [--schema FILE] [--force --reason R]
     edgegraph subgraph check --name N --schema FILE [--url U]
     edgegraph operations register --client C --version V FILE...
+    edgegraph new subgraph NAME [--entity E] [--port P] [--dir D] [--graph-toml F]
 
 The client commands take `--registry URL` (or EDGEGRAPH_REGISTRY) and `--token T` (or
 EDGEGRAPH_TOKEN). A refused publish or a failed check prints the report and exits 1.
@@ -26,6 +27,8 @@ import httpx
 from graphql import GraphQLError, OperationDefinitionNode, parse
 
 from federation.composition.config import ConfigError, fetch_service_sdl
+
+from .scaffold import ScaffoldError, scaffold_subgraph
 
 __all__ = ["add_registry_commands", "format_report"]
 
@@ -218,6 +221,27 @@ def _diff(args: argparse.Namespace) -> None:
             print("\n".join(f"  - {change}" for change in answer[kind]))
 
 
+def _new_subgraph(args: argparse.Namespace) -> None:
+    graph_toml = Path(args.graph_toml) if args.graph_toml else None
+    try:
+        written = scaffold_subgraph(
+            args.name,
+            root=Path(args.dir),
+            entity=args.entity,
+            port=args.port,
+            graph_toml=graph_toml,
+        )
+    except ScaffoldError as error:
+        raise _fail(str(error)) from None
+    print("wrote " + ", ".join(str(path) for path in written))
+    print(f"run it:      python -m {args.name}_subgraph.schema")
+    print(f"test it:     pytest {Path(args.dir) / f'{args.name}_subgraph'}")
+    print(
+        f"publish it:  edgegraph subgraph publish --name {args.name} "
+        f"--url http://127.0.0.1:{args.port}/graphql"
+    )
+
+
 def add_registry_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `registry`, `subgraph` and `operations` to the `edgegraph` command."""
     registry = commands.add_parser("registry", help="the schema registry")
@@ -276,6 +300,20 @@ def add_registry_commands(commands: argparse._SubParsersAction[argparse.Argument
     check.add_argument("--url", help="the subgraph's URL (default: the published one)")
     _client_options(check)
     check.set_defaults(run=_check)
+
+    new = commands.add_parser("new", help="scaffold a new part of the graph")
+    new_actions = new.add_subparsers(dest="new_command", required=True)
+    scaffold = new_actions.add_parser(
+        "subgraph", help="a strawberry Federation v2 subgraph with a loader and a test"
+    )
+    scaffold.add_argument("name", help="the subgraph's name (lower case, '_' allowed)")
+    scaffold.add_argument("--entity", help="its entity type (default: the name, capitalized)")
+    scaffold.add_argument("--port", type=int, default=4010, help="where it serves (4010)")
+    scaffold.add_argument("--dir", default=".", help="where NAME_subgraph/ is written (.)")
+    scaffold.add_argument(
+        "--graph-toml", default="graph.toml", help="where its [subgraphs.NAME] table goes"
+    )
+    scaffold.set_defaults(run=_new_subgraph)
 
     operations = commands.add_parser("operations", help="a device team's operations")
     operation_actions = operations.add_subparsers(dest="operations_command", required=True)
