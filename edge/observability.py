@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from edge.logs import truncated
 from edge.prometheus import CONTENT_TYPE, render_prometheus
 from federation.telemetry.instrument import query_plan_timings
 from federation.telemetry.tracing import (
@@ -44,6 +45,7 @@ __all__ = [
     "ACCESS_LOG",
     "ObservabilityMiddleware",
     "access_record",
+    "bounded_line",
     "configure_access_log",
     "metrics_route",
     "query_plan_timings_extension",
@@ -57,6 +59,10 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 _QUOTES_QUERY = frozenset({"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"})
 _QUOTES_VARIABLES = frozenset({"BAD_USER_INPUT"})
 _MAX_QUERY_CHARS = 10_000
+#: the longest access-log line, and the longest operation name and error message in it
+MAX_LINE_CHARS = 16_384
+_MAX_NAME_CHARS = 200
+_MAX_MESSAGE_CHARS = 1_000
 
 
 def configure_access_log(stream: TextIO | None = None) -> None:
@@ -142,7 +148,7 @@ class ObservabilityMiddleware:
         self.telemetry.record_request(observation, duration)
         if ACCESS_LOG.isEnabledFor(logging.INFO):
             record = access_record(observation, duration, method=method, path=path)
-            ACCESS_LOG.info(orjson.dumps(record, default=str).decode())
+            ACCESS_LOG.info(bounded_line(record))
 
 
 def access_record(
@@ -177,6 +183,28 @@ def access_record(
     if config.log_variables and observation.variables is not None:
         record["variables"] = observation.variables
     return record
+
+
+def bounded_line(record: dict[str, Any]) -> str:
+    """The record as one JSON line of at most about MAX_LINE_CHARS: a client chooses its
+    operation name, variables and (through subgraphs) error messages, and one megabyte-long
+    line stalls a log pipeline. Long values are cut with a marker saying how much."""
+    operation = record.get("operation")
+    if isinstance(operation, str):
+        record["operation"] = truncated(operation, _MAX_NAME_CHARS)
+    for detail in record.get("error_details", ()):
+        message = detail.get("message")
+        if isinstance(message, str):
+            detail["message"] = truncated(message, _MAX_MESSAGE_CHARS)
+    line = orjson.dumps(record, default=str).decode()
+    if len(line) <= MAX_LINE_CHARS:
+        return line
+    # Still too long (logged variables, many long paths): the bulky parts go, marked.
+    for key in ("variables", "query", "error_details"):
+        if key in record:
+            record[key] = truncated(orjson.dumps(record[key], default=str).decode(), 1000)
+    record["truncated"] = True
+    return orjson.dumps(record, default=str).decode()
 
 
 def _detail(error: dict[str, Any], log_query: bool, log_variables: bool) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from typing_extensions import Unpack
 from edge.observability import ObservabilityMiddleware, configure_access_log, metrics_route
 from federation.telemetry.tracing import Telemetry, TelemetryConfig, note_result
 from resolvers.http import DEFAULT_TIMEOUT, BackendClient, create_http_client
+from schema.errorlog import install_field_error_filter
 
 __all__ = [
     "FEDERATION_VERSION",
@@ -194,6 +195,7 @@ def create_subgraph_app(
     Without `telemetry`, one is configured from the `OTEL_*` environment (traces off unless
     an exporter is named) and closed by the lifespan.
     """
+    install_field_error_filter()  # one access-log line per request, not one per failed field
     owned = telemetry is None
     observed = telemetry or Telemetry(
         config=TelemetryConfig.from_env(service_name=f"edgegraph-subgraph-{service}")
