@@ -10,7 +10,13 @@ By default a subgraph's own type-system directives stay in the subgraph. Two kin
   `https://specs.apollo.dev/cost/v0.1` and keeps every application, so a gateway can price
   operations. Where several subgraphs put one on the same element, `@cost` takes the highest
   weight; `@listSize` the highest `assumedSize`, the union of `slicingArguments` and
-  `sizedFields`, and `requireOneSlicingArgument` only if all say so.
+  `sizedFields`, and `requireOneSlicingArgument` only if all say so;
+- `@authenticated`, `@requiresScopes` and `@policy` (federation 2.5/2.6): the supergraph links
+  `https://specs.apollo.dev/{authenticated,requiresScopes,policy}/v0.1` `for: SECURITY`, as
+  Apollo's composition does, and the gateway enforces them (federation/authorization.py).
+  Where several subgraphs put one on the same element, the rules add up: `@authenticated` if
+  any says so, and the scopes (or policies) of all, each alternative of one paired with each
+  of the others (`[["a"]]` and `[["b"], ["c"]]` give `[["a", "b"], ["a", "c"]]`).
 
 Applications are found by schema coordinate (`Title`, `Title.name`, `Title.name(lang:)`,
 `Genre.DRAMA`, `Filter.limit`); the printer puts them on the merged elements.
@@ -31,10 +37,12 @@ from graphql import (
     ConstValueNode,
     DirectiveDefinitionNode,
     DocumentNode,
+    EnumValueNode,
     GraphQLError,
     IntValueNode,
     ListValueNode,
     NameNode,
+    ScalarTypeDefinitionNode,
     SchemaDefinitionNode,
     SchemaExtensionNode,
     StringValueNode,
@@ -56,6 +64,16 @@ _COST_DEFINITIONS = (
     "directive @{list_size}(assumedSize: Int, slicingArguments: [String!], sizedFields: "
     "[String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION",
 )
+#: The auth specs: definitions as Apollo's composition prints them (and the scalars they use).
+_AUTH = ("authenticated", "requiresScopes", "policy")
+_AUTH_LOCATIONS = "FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM"
+_AUTH_DEFINITIONS = {
+    "authenticated": f"directive @authenticated on {_AUTH_LOCATIONS}",
+    "requiresScopes": "directive @requiresScopes(scopes: [[requiresScopes__Scope!]!]!) on "
+    f"{_AUTH_LOCATIONS}\n\nscalar requiresScopes__Scope",
+    "policy": f"directive @policy(policies: [[policy__Policy!]!]!) on {_AUTH_LOCATIONS}"
+    "\n\nscalar policy__Policy",
+}
 _ROOTS = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
 
 
@@ -65,7 +83,7 @@ class CarriedDirectives:
     schema coordinate."""
 
     links: tuple[ConstDirectiveNode, ...] = ()
-    definitions: tuple[DirectiveDefinitionNode, ...] = ()
+    definitions: tuple[DirectiveDefinitionNode | ScalarTypeDefinitionNode, ...] = ()
     applied: dict[str, tuple[ConstDirectiveNode, ...]] = field(default_factory=dict)
 
 
@@ -92,6 +110,7 @@ class _Reading:
     carried: dict[str, str] = field(default_factory=dict)
     composed: dict[str, tuple[_Link, DirectiveDefinitionNode]] = field(default_factory=dict)
     uses_cost: bool = False
+    uses_auth: set[str] = field(default_factory=set)
     #: (spec, element) -> the local name an explicit import gives it
     imported: dict[tuple[str, str], str] = field(default_factory=dict)
     applied: dict[str, list[ConstDirectiveNode]] = field(default_factory=dict)
@@ -159,6 +178,10 @@ def _read(source: SubgraphSource, errors: list[CompositionError]) -> _Reading | 
             local = _local(links, spec, element)
             if local is not None:
                 reading.carried[local] = element
+    for element in _AUTH:
+        local = _local(links, FEDERATION_SPEC, element)
+        if local is not None:
+            reading.carried[local] = element
     definitions = {
         d.name.value: d for d in document.definitions if isinstance(d, DirectiveDefinitionNode)
     }
@@ -218,6 +241,8 @@ def _collect(document: DocumentNode, reading: _Reading) -> None:
             if name is None:
                 continue
             reading.uses_cost |= name in ("cost", "listSize")
+            if name in _AUTH:
+                reading.uses_auth.add(name)
             renamed = ConstDirectiveNode(name=NameNode(value=name), arguments=directive.arguments)
             reading.applied.setdefault(coordinate, []).append(renamed)
 
@@ -269,12 +294,22 @@ def carry_directives(
         links.append(_link(url, [f"@{n}" for n in names]))
     definitions += [definition for _link_, definition in composed.values()]
     repeatable = {d.name.value for d in definitions if d.repeatable}
+    auth: list[DirectiveDefinitionNode | ScalarTypeDefinitionNode] = []
+    for element in _AUTH:
+        if any(element in r.uses_auth for r in readings):
+            links.append(_link(f"https://specs.apollo.dev/{element}/v0.1", [], "SECURITY"))
+            auth_parsed = parse(_AUTH_DEFINITIONS[element], no_location=True).definitions
+            auth += [
+                d
+                for d in auth_parsed
+                if isinstance(d, DirectiveDefinitionNode | ScalarTypeDefinitionNode)
+            ]
     coordinates = list(dict.fromkeys(c for r in readings for c in r.applied))
     applied = {
         c: _merge_applications([r.applied.get(c, []) for r in readings], repeatable)
         for c in coordinates
     }
-    return CarriedDirectives(tuple(links), tuple(definitions), applied), []
+    return CarriedDirectives(tuple(links), (*definitions, *auth), applied), []
 
 
 def _import_mismatches(read: Sequence[tuple[str, _Reading]]) -> list[CompositionError]:
@@ -304,7 +339,7 @@ def _import_mismatches(read: Sequence[tuple[str, _Reading]]) -> list[Composition
     return errors
 
 
-def _link(url: str, imports: Sequence[str]) -> ConstDirectiveNode:
+def _link(url: str, imports: Sequence[str], purpose: str | None = None) -> ConstDirectiveNode:
     arguments = [ConstArgumentNode(name=NameNode(value="url"), value=StringValueNode(value=url))]
     if imports:
         values = tuple(StringValueNode(value=i) for i in imports)
@@ -312,6 +347,10 @@ def _link(url: str, imports: Sequence[str]) -> ConstDirectiveNode:
             ConstArgumentNode(
                 name=NameNode(value="import"), value=ConstListValueNode(values=values)
             )
+        )
+    if purpose is not None:
+        arguments.append(
+            ConstArgumentNode(name=NameNode(value="for"), value=EnumValueNode(value=purpose))
         )
     return ConstDirectiveNode(name=NameNode(value="link"), arguments=tuple(arguments))
 
@@ -327,6 +366,10 @@ def _merge_applications(
     for name, found in by_name.items():
         if name == "cost":
             out.append(_merge_cost(found))
+        elif name == "authenticated":
+            out.append(found[0])
+        elif name in ("requiresScopes", "policy"):
+            out.append(_merge_rules(name, found))
         elif name == "listSize":
             out.append(_merge_list_size(found))
         elif name in repeatable:
@@ -337,6 +380,30 @@ def _merge_applications(
             best = max(counts.values())
             out.append(next(d for d in found if counts[print_ast(d)] == best))
     return tuple(out)
+
+
+def _merge_rules(name: str, found: Sequence[ConstDirectiveNode]) -> ConstDirectiveNode:
+    """`@requiresScopes`/`@policy` of several subgraphs on one element: all must hold, so each
+    alternative of one is paired with each of the others (as Apollo's composition does)."""
+    argument = "scopes" if name == "requiresScopes" else "policies"
+    merged: list[list[str]] | None = None
+    for directive in found:
+        value = _args(directive).get(argument)
+        groups = [
+            sorted({v.value for v in group.values if isinstance(v, StringValueNode)})
+            for group in (value.values if isinstance(value, ListValueNode) else ())
+            if isinstance(group, ListValueNode)
+        ]
+        if merged is None:
+            merged = groups
+        else:
+            merged = [sorted(set(a) | set(b)) for a in merged for b in groups]
+    unique = list({tuple(g): g for g in merged or []}.values())
+    values = tuple(
+        ConstListValueNode(values=tuple(StringValueNode(value=v) for v in group))
+        for group in unique
+    )
+    return _with_args(name, {argument: ConstListValueNode(values=values)})
 
 
 def _args(directive: ConstDirectiveNode) -> dict[str, ConstValueNode]:

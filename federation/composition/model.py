@@ -240,9 +240,6 @@ class _Names:
 #: Federation directives composition would otherwise drop without a word, and what dropping
 #: them would cost: access rules, argument values, or directives the subgraph asked to keep.
 _UNSUPPORTED: dict[str, str] = {
-    "authenticated": "composed without it, the gateway would serve the data with no access rule.",
-    "requiresScopes": "composed without it, the gateway would serve the data with no access rule.",
-    "policy": "composed without it, the gateway would serve the data with no access rule.",
     "context": "composed without it, @fromContext arguments would get no value.",
     "fromContext": "composed without it, the argument would get no value.",
 }

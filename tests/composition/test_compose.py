@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from graphql import print_schema
 
+from federation.authorization import AccessRules
 from federation.composition import CompositionResult, SubgraphSource, compose
 from federation.supergraph.model import load_supergraph
 from tests.composition.support import fixture_set
@@ -165,20 +166,24 @@ def test_compose_is_deterministic() -> None:
         ('{ name: "@authenticated", as: "@signedIn" }', "me: String @signedIn", "authenticated"),
     ],
 )
-def test_compose_refuses_access_rules_it_would_otherwise_drop(
+def test_compose_carries_access_rules_under_any_local_name(
     imports: str, applied: str, directive: str
 ) -> None:
-    # Composed without them, the fields would be served to anyone: an error, never a silent drop.
+    # Composed without them, the fields would be served to anyone: they reach the supergraph
+    # under their spec names, linked for SECURITY, whatever the subgraph calls them.
     secured = (
         'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", '
         f'import: ["@key", {imports}])\n'
         f"type Query {{ {applied} }}\n"
     )
     result = _compose(secured=secured, other=FED2 + "type Query { other: String }\n")
-    assert not result.ok
-    [error] = result.errors
-    assert error.code == "UNSUPPORTED_FEATURE" and error.subgraphs == ("secured",)
-    assert f"@{directive}" in error.message and "access rule" in error.message
+    assert result.ok, result.errors
+    assert result.supergraph_sdl is not None
+    assert f'@link(url: "https://specs.apollo.dev/{directive}/v0.1", for: SECURITY)' in (
+        result.supergraph_sdl
+    )
+    rules = AccessRules.from_supergraph(load_supergraph(result.supergraph_sdl))
+    assert ("Query", "me") in rules.fields
 
 
 def test_compose_refuses_context() -> None:
