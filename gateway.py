@@ -36,6 +36,7 @@ from edge.config import (
 from edge.endpoint import GraphQLEndpoint
 from edge.graphiql import assets_installed, graphiql_static
 from edge.headers import HeaderRules, PropagatingFetcher
+from edge.home import home_route
 from edge.listen import ListenError, bind_all, port_number
 from edge.logs import configure_logging, fields
 from edge.observability import ObservabilityMiddleware, configure_access_log, metrics_route
@@ -263,6 +264,11 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         *health_routes(_subgraphs, _probe),
+        home_route(
+            endpoint="/graphql",
+            graphiql=config.graphql.graphiql,
+            introspection=config.graphql.introspection,
+        ),
     ]
     if config.graphql.graphiql:
         routes.append(graphiql_static())
@@ -458,6 +464,17 @@ def _demo(args: argparse.Namespace) -> None:
     importlib.import_module("demo").run(args)
 
 
+def _dev(args: argparse.Namespace) -> None:
+    # By name, as for the demo: `edgegraph dev` runs the demo's graph around your subgraph.
+    importlib.import_module("devloop").run(args)
+
+
+def _subgraph_to_replace(text: str) -> tuple[str, str]:
+    # argparse `type`: checked against the demo's subgraphs, which only devloop may import.
+    parsed: tuple[str, str] = importlib.import_module("devloop").parse_subgraph(text)
+    return parsed
+
+
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """`--help` shows each option's default, except where there is none to show: `serve`'s
     flags default to "as the config file says", which their help states."""
@@ -569,6 +586,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     demo.add_argument("--latency-ms", type=float, default=0.0, help="added backend latency")
     demo.add_argument("--supergraph", help="supergraph file (default: compose at start)")
     demo.set_defaults(run=_demo)
+    dev = commands.add_parser(
+        "dev",
+        help="the demo's graph with one subgraph replaced by your own, recomposed as it "
+        "changes (as `rover dev` does)",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    dev.add_argument(
+        "--subgraph",
+        required=True,
+        type=_subgraph_to_replace,
+        metavar="NAME=URL",
+        help="the demo subgraph to replace and your subgraph's URL, "
+        "e.g. catalog=http://127.0.0.1:5001/graphql",
+    )
+    dev.add_argument("--interval", type=float, default=1.0, help="seconds between SDL checks")
+    dev.add_argument("--host", default="127.0.0.1", help="listen address of every part")
+    dev.add_argument("--port", type=port_number, default=4000, help="gateway port")
+    dev.add_argument("--subgraph-port", type=port_number, default=4001, help="first subgraph port")
+    dev.add_argument("--backend-port", type=port_number, default=4101, help="first backend port")
+    dev.add_argument("--issuer-port", type=port_number, default=4005, help="token issuer port")
+    dev.set_defaults(run=_dev)
     add_compose_command(commands)
     add_registry_commands(commands)
     manifest = commands.add_parser(
