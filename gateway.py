@@ -56,6 +56,7 @@ from edge.reload import (
     ReloadHistory,
     SupergraphReloader,
     SupergraphSource,
+    describe_source,
     watch_reloads,
 )
 from edge.status import health_routes, status_routes
@@ -161,9 +162,7 @@ def create_app(
     guards = SubgraphGuards(resilience)
     observed.breaker_states = lambda: guards.breaker_states(sorted(_served().graphs))
     probes: dict[str, HealthProbe] = {}
-    history = ReloadHistory(
-        supergraph.sdl, str(reload_source) if reload_source is not None else "given at start"
-    )
+    history = ReloadHistory(supergraph.sdl, describe_source(reload_source))
     watch_reloads(observed, history)
 
     @contextlib.asynccontextmanager

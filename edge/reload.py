@@ -47,6 +47,7 @@ __all__ = [
     "SupergraphReloader",
     "SupergraphSource",
     "compose_graph_config",
+    "describe_source",
     "supergraph_hash",
     "watch_reloads",
 ]
@@ -74,6 +75,17 @@ class SupergraphSource(Protocol):
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def describe_source(source: object | None) -> str:
+    """Where supergraphs come from, in words for the status page: the source's own `str` when
+    its class gives one (a file path, a composed graph.toml), else its kind and URL."""
+    if source is None:
+        return "given at start"
+    if type(source).__str__ is not object.__str__:
+        return str(source)
+    url = getattr(source, "url", None)
+    return f"{type(source).__name__} {url}" if url else type(source).__name__
 
 
 def supergraph_hash(sdl: str) -> str:
@@ -331,7 +343,7 @@ class SupergraphReloader(Generic[E]):
         self.build = build
         self.publish = publish
         self.interval = interval
-        self.history = history or ReloadHistory(None, str(source))
+        self.history = history or ReloadHistory(None, describe_source(source))
         self.clients = clients
         self.apply_clients = apply_clients
 

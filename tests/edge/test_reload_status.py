@@ -26,7 +26,7 @@ from starlette.routing import Route
 from edge.config import GatewayConfig, PersistedConfig
 from edge.logs import configure_logging
 from edge.persisted import load_manifests
-from edge.reload import FileSource, SupergraphReloader
+from edge.reload import FileSource, SupergraphReloader, describe_source
 from federation.supergraph.model import load_supergraph
 from gateway import create_app
 from tests.observability.test_status import ARTIFACTS, CHROMIUM, _chromium
@@ -336,3 +336,15 @@ async def test_both_reload_outcomes_are_json_log_lines() -> None:
     assert rejected["event"] == "reload_rejected" and rejected["level"] == "error"
     assert rejected["kind"] == "supergraph" and "Syntax Error" in rejected["reason"]
     assert rejected["serving_hash"] == sha(SUPERGRAPH_SDL)
+
+
+def test_sources_are_described_in_words_for_the_status_page(tmp_path: Path) -> None:
+    class RegistryLike:
+        url = "http://registry.internal:4400"
+
+        async def poll(self) -> str | None:
+            return None
+
+    assert describe_source(FileSource(tmp_path / "s.graphql")) == str(tmp_path / "s.graphql")
+    assert describe_source(RegistryLike()) == "RegistryLike http://registry.internal:4400"
+    assert describe_source(None) == "given at start"
