@@ -3,7 +3,9 @@ watching, which `@provides` each title's name.
 
 The signed-in member comes from the gateway's passport (`x-edgegraph-passport`, checked with
 the gateway's public key, edge/passport.py) and from nothing else: `me` and the my-list
-mutations act as that member, so no caller can read or change another member's list.
+mutations act as that member, and a member's list and continue-watching row are that member's
+alone (`FORBIDDEN` for anyone else, through `member(id:)` or an entity fetch alike), so no
+caller can read or change another member's list.
 """
 
 from __future__ import annotations
@@ -82,13 +84,15 @@ class Member:
         record = await info.context.loaders.member_by_id.load(id)
         return None if record is None else cls.from_record(record)
 
-    @field("The titles the member saved, in the order they added them.")
+    @field("The titles the member saved, in the order they added them (the member's own only).")
     async def my_list(self, info: MembersInfo) -> list[Title]:
+        _check_own(info, self.id)
         title_ids = await info.context.loaders.my_list_by_member.load(self.id)
         return [Title(id=strawberry.ID(t)) for t in title_ids or ()]
 
-    @field("Titles the member started, most recent first.")
+    @field("Titles the member started, most recent first (the member's own only).")
     async def continue_watching(self, info: MembersInfo) -> list[ContinueWatching]:
+        _check_own(info, self.id)
         loader = info.context.loaders.continue_watching_by_member
         return [
             ContinueWatching(
@@ -97,6 +101,13 @@ class Member:
             )
             for item in await loader.load(self.id) or ()
         ]
+
+
+def _check_own(info: MembersInfo, member_id: str) -> None:
+    if info.context.member_id != member_id:
+        raise GraphQLError(
+            "Only the signed-in member sees their own list", extensions={"code": "FORBIDDEN"}
+        )
 
 
 @strawberry.input(description="A title to add to or remove from the signed-in member's list.")

@@ -32,16 +32,19 @@ async def test_demo_auth_device_query_knows_the_member_from_the_token_only() -> 
 
 
 async def test_demo_auth_mutations_change_only_the_callers_list() -> None:
-    lists = '{ a: member(id: "m5") { myList { id } } b: member(id: "m6") { myList { id } } }'
+    my_list = "{ me { myList { id } } }"
     async with demo_gateway() as demo:
-        before = await _post(demo.client, lists, {})
+        before = await _post(demo.client, my_list, sign_in("m6"))
         added = await _post(demo.client, ADD, {**sign_in("m5"), "x-member-id": "m6"})
         anonymous = await _post(demo.client, ADD, {"x-member-id": "m6"})
-        after = await _post(demo.client, lists, {})
+        after = await _post(demo.client, my_list, sign_in("m5"))
+        other = await _post(demo.client, my_list, sign_in("m6"))
+        peek = await _post(demo.client, '{ member(id: "m5") { myList { id } } }', sign_in("m6"))
     assert added["data"]["addToMyList"]["id"] == "m5"
-    assert "t7" in [t["id"] for t in after["data"]["a"]["myList"]]
-    assert after["data"]["b"] == before["data"]["b"]
+    assert "t7" in [t["id"] for t in after["data"]["me"]["myList"]]
+    assert other == before
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert peek["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 async def test_demo_auth_refuses_a_token_from_another_key_with_401() -> None:

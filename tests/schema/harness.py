@@ -116,14 +116,18 @@ class Subgraph:
         return body
 
     async def entities(
-        self, representations: Sequence[Mapping[str, object]], selection: str
+        self,
+        representations: Sequence[Mapping[str, object]],
+        selection: str,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> JSONObject:
         """`_entities(representations:)` with `selection` inside the braces."""
         query = (
             "query ($representations: [_Any!]!) {"
             f" _entities(representations: $representations) {{ {selection} }} }}"
         )
-        return await self.execute(query, {"representations": representations})
+        return await self.execute(query, {"representations": representations}, headers=headers)
 
     async def backend_requests(self) -> int:
         """Data requests the backend has served since the last reset."""

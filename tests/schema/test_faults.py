@@ -47,7 +47,7 @@ async def test_faults_backend_timeout_gives_backend_timeout_errors() -> None:
     slow = fault_app(path, sleep=5.0)
     backend = misbehave_on(path, backend_app("members"), slow)
     query = """{ me { name }
-        member(id: "m2") { name continueWatching { positionSeconds } } }"""
+        member(id: "m1") { name continueWatching { positionSeconds } } }"""
     async with serve_subgraph("members", backend=backend, timeout=0.2) as members:
         started = asyncio.get_running_loop().time()
         body = await members.execute(query, headers=as_member("m1"))

@@ -43,31 +43,32 @@ async def test_members_entities_answer_in_order_with_unknown_keys_null() -> None
 
 
 async def test_members_continue_watching_provides_title_names() -> None:
-    query = '{ member(id: "m1") { continueWatching { positionSeconds title { id name } } } }'
+    query = "{ me { continueWatching { positionSeconds title { id name } } } }"
     async with serve_subgraph("members") as members:
-        body = await members.execute(query)
-    items = body["data"]["member"]["continueWatching"]
+        body = await members.execute(query, headers=as_member("m1"))
+    items = body["data"]["me"]["continueWatching"]
     assert items and all(item["title"]["name"] and item["positionSeconds"] >= 0 for item in items)
 
 
 async def test_members_add_and_remove_change_the_callers_list_only() -> None:
     variables = {"input": {"titleId": "t42"}}
-    m2 = as_member("m2")
-    lists = '{ a: member(id: "m2") { myList { id } } b: member(id: "m3") { myList { id } } }'
+    m2, m3 = as_member("m2"), as_member("m3")
+    my_list = "{ me { myList { id } } }"
     async with serve_subgraph("members") as members:
-        before = await members.execute(lists)
+        before = await members.execute(my_list, headers=m2)
+        other_before = await members.execute(my_list, headers=m3)
         added = await members.execute(MY_LIST % "addToMyList", variables, headers=m2)
         twice = await members.execute(MY_LIST % "addToMyList", variables, headers=m2)
-        after = await members.execute(lists)
+        other_after = await members.execute(my_list, headers=m3)
         removed = await members.execute(MY_LIST % "removeFromMyList", variables, headers=m2)
         unknown = await members.execute(
             MY_LIST % "addToMyList", {"input": {"titleId": "t1"}}, headers=as_member("m999999")
         )
-    start = [t["id"] for t in before["data"]["a"]["myList"] if t["id"] != "t42"]
+    start = [t["id"] for t in before["data"]["me"]["myList"] if t["id"] != "t42"]
     assert added["data"]["addToMyList"]["id"] == "m2"
     assert [t["id"] for t in added["data"]["addToMyList"]["myList"]] == [*start, "t42"]
     assert twice["data"]["addToMyList"] == added["data"]["addToMyList"]
-    assert after["data"]["b"] == before["data"]["b"]  # nobody else's list moved
+    assert other_after == other_before  # nobody else's list moved
     assert [t["id"] for t in removed["data"]["removeFromMyList"]["myList"]] == start
     (error,) = unknown["errors"]
     assert unknown["data"] is None
@@ -79,11 +80,11 @@ async def test_members_add_and_remove_change_the_callers_list_only() -> None:
 @pytest.mark.parametrize("mutation", ["addToMyList", "removeFromMyList"])
 async def test_members_my_list_mutations_refuse_anonymous_callers(mutation: str) -> None:
     variables = {"input": {"titleId": "t42"}}
-    my_list = '{ member(id: "m2") { myList { id } } }'
+    my_list = "{ me { myList { id } } }"
     async with serve_subgraph("members") as members:
-        before = await members.execute(my_list)
+        before = await members.execute(my_list, headers=as_member("m2"))
         body = await members.execute(MY_LIST % mutation, variables, headers={"x-member-id": "m2"})
-        after = await members.execute(my_list)
+        after = await members.execute(my_list, headers=as_member("m2"))
     assert body["data"] is None
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
@@ -103,9 +104,30 @@ async def test_members_my_list_input_names_no_member() -> None:
 async def test_members_entities_make_one_backend_call_per_loader(count: int) -> None:
     ids = [f"m{i % 50 + 1}" for i in range(count)]
     representations = [{"__typename": "Member", "id": member_id} for member_id in ids]
-    selection = "... on Member { id name myList { id } continueWatching { positionSeconds } }"
+    own = [{"__typename": "Member", "id": "m7"}] * count
+    lists = "... on Member { id myList { id } continueWatching { positionSeconds } }"
     async with serve_subgraph("members") as members:
-        body = await members.entities(representations, selection)
+        body = await members.entities(representations, "... on Member { id name }")
+        named = await members.backend_requests()
+        mine = await members.entities(own, lists, headers=as_member("m7"))
         requests = await members.backend_requests()
     assert [e["id"] for e in body["data"]["_entities"]] == ids
-    assert requests == 3
+    assert named == 1
+    assert "errors" not in mine and len(mine["data"]["_entities"]) == count
+    assert requests == 4  # then one call each for the member, the list and continue watching
+
+
+async def test_members_lists_are_their_members_own() -> None:
+    query = '{ member(id: "m2") { name myList { id } } }'
+    selection = "... on Member { id continueWatching { positionSeconds } }"
+    async with serve_subgraph("members") as members:
+        other = await members.execute(query, headers=as_member("m3"))
+        anonymous = await members.execute(query)
+        entity = await members.entities(
+            [{"__typename": "Member", "id": "m2"}], selection, headers=as_member("m3")
+        )
+        own = await members.execute(query, headers=as_member("m2"))
+    for body in (other, anonymous, entity):
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert other["data"]["member"] is None and entity["data"]["_entities"] == [None]
+    assert own["data"]["member"]["myList"] is not None
