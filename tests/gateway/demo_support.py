@@ -39,6 +39,8 @@ class DemoGateway:
     backends: dict[str, httpx.AsyncClient]
     supergraph: Supergraph
     app: Starlette
+    #: each subgraph's switch: set `down` to refuse its connections, unset to bring it back
+    subgraphs: dict[str, SubgraphSwitch]
 
     async def stats(self) -> dict[str, int]:
         """Requests served by each backend so far."""
@@ -48,11 +50,18 @@ class DemoGateway:
         return counts
 
 
-class Unreachable(httpx.AsyncBaseTransport):
-    """A subgraph that is down: every connection is refused."""
+class SubgraphSwitch(httpx.AsyncBaseTransport):
+    """A subgraph that can be taken down and brought back: while `down`, every connection is
+    refused, as by a killed process."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, *, down: bool = False) -> None:
+        self.inner = inner
+        self.down = down
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
 
 
 def device_query(path: str) -> str:
@@ -64,11 +73,12 @@ async def demo_gateway(
     *, dev: bool = True, config: GatewayConfig | None = None, down: Collection[str] = ()
 ) -> AsyncIterator[DemoGateway]:
     """The gateway app over the four demo subgraphs and backends, with no port opened; the
-    subgraphs named in `down` refuse every connection."""
+    subgraphs named in `down` refuse every connection until switched back on."""
     supergraph = load_supergraph(demo_supergraph_sdl())
     async with AsyncExitStack() as stack:
         backends: dict[str, httpx.AsyncClient] = {}
         mounts: dict[str, httpx.AsyncBaseTransport] = {}
+        switches: dict[str, SubgraphSwitch] = {}
         apps = dict((name, app) for name, app, _host, _port in demo.demo_apps())
         for name in demo.SUBGRAPHS:
             backend_app = apps[f"backend-{name}"]
@@ -80,9 +90,8 @@ async def demo_gateway(
             subgraph_app: Starlette = demo.SUBGRAPH_FACTORIES[name](
                 backend_url=f"http://{name}-backend", client=backend
             )
-            mounts[f"http://{name}"] = (
-                Unreachable() if name in down else httpx.ASGITransport(app=subgraph_app)
-            )
+            switch = SubgraphSwitch(httpx.ASGITransport(app=subgraph_app), down=name in down)
+            switches[name] = mounts[f"http://{name}"] = switch
         subgraph_client = httpx.AsyncClient(mounts=mounts)
         await stack.enter_async_context(subgraph_client)
         urls = {name: f"http://{name}/graphql" for name in demo.SUBGRAPHS}
@@ -107,4 +116,4 @@ async def demo_gateway(
             headers={"graphql-preflight": "1"},
         )
         await stack.enter_async_context(client)
-        yield DemoGateway(client, backends, supergraph, app)
+        yield DemoGateway(client, backends, supergraph, app, switches)
