@@ -41,6 +41,8 @@ async def _query(gateway: httpx.AsyncClient, query: str) -> dict[str, Any]:
     return body
 
 
+# The gateway's side and the scaffold do not depend on the database: SQLite is enough.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_registry_source_polls_with_an_etag_and_keeps_the_last_good_supergraph(
     registry: Registry, tmp_path: Path
 ) -> None:
@@ -131,6 +133,8 @@ def test_serve_loads_none_of_the_registry_database_code() -> None:
     assert [m for m in loaded if m.split(".")[0] in database or m in database] == []
 
 
+# The gateway's side and the scaffold do not depend on the database: SQLite is enough.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_registered_operations_are_the_safelist_of_a_gateway_fed_by_the_registry(
     registry: Registry, tmp_path: Path
 ) -> None:

@@ -37,6 +37,8 @@ def _import(name: str) -> ModuleType:
     return importlib.import_module(name)
 
 
+# The gateway's side and the scaffold do not depend on the database: SQLite is enough.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_new_subgraph_is_tested_linted_and_published_with_one_command(
     registry: Registry, importable: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

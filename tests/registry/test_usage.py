@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from gateway import create_app
 from registry.app import create_registry_app
@@ -76,6 +77,7 @@ async def test_usage_older_than_the_window_does_not_fail_a_check(registry: Regis
     assert check.json()["ok"] is True
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_usage_checks_can_be_turned_off(registry: Registry, store: Store) -> None:
     await _publish_catalog(registry)
     await store.add_usage({"web": {"Title.name": 5}}, day=datetime.now(UTC).date())
@@ -108,6 +110,8 @@ async def test_bad_usage_reports_get_a_clear_4xx(registry: Registry) -> None:
     assert anonymous.status_code == 401
 
 
+# The gateway's side and the scaffold do not depend on the database: SQLite is enough.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_a_gateway_reports_what_its_clients_read(registry: Registry) -> None:
     async with serve_on_loopback(catalog_app()) as catalog_url:
         url = f"{catalog_url}/graphql"
