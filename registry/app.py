@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
@@ -314,6 +315,10 @@ def create_registry_app(
             supergraphs=await store.supergraph_versions(),
             checks=await store.check_history(),
             operations=await store.operations(),
+            usage=await store.usage_since(
+                datetime.now(UTC).date() - timedelta(days=max(usage_days, 1))
+            ),
+            usage_days=max(usage_days, 1),
         )
         return HTMLResponse(html, headers={"content-security-policy": CONTENT_SECURITY_POLICY})
 

@@ -105,6 +105,15 @@ def _operations(operations: Sequence[Operation]) -> str:
     return _table(("client", "operation", "client version", "hash"), rows, "no operations yet")
 
 
+def _usage(usage: Mapping[str, Mapping[str, int]]) -> str:
+    rows = [
+        (escape(coordinate), escape(client), str(requests))
+        for coordinate, clients in sorted(usage.items())
+        for client, requests in sorted(clients.items(), key=lambda item: -item[1])
+    ]
+    return _table(("field", "client", "requests"), rows, "no usage reported")
+
+
 def _supergraphs(history: Sequence[tuple[int, Mapping[str, int], datetime, str]]) -> str:
     rows = [
         (
@@ -130,8 +139,10 @@ def render_page(
     supergraphs: Sequence[tuple[int, Mapping[str, int], datetime, str]],
     checks: Sequence[Mapping[str, Any]],
     operations: Sequence[Operation],
+    usage: Mapping[str, Mapping[str, int]] | None = None,
+    usage_days: int = 7,
 ) -> str:
-    """The whole page, as HTML."""
+    """The whole page, as HTML. `usage`: coordinate → client → requests in `usage_days`."""
     served = snapshot.supergraph
     schema = escape(served.api_sdl) if served is not None else "no supergraph yet"
     clients = sorted({op.client for op in operations})
@@ -151,6 +162,7 @@ def render_page(
 {_section("supergraphs", "Supergraph history", _supergraphs(supergraphs))}
 {_section("checks", "Check history", _checks(checks), wide=True)}
 {_section("operations", "Clients and operations", _operations(operations), wide=True)}
+{_section("usage", f"Field usage (last {usage_days} days)", _usage(usage or {}), wide=True)}
 </main>
 </body></html>
 """

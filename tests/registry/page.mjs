@@ -34,7 +34,7 @@ try {
   report.status = response.status();
   report.title = await page.title();
   report.sections = {};
-  for (const id of ["subgraphs", "api-schema", "supergraphs", "checks", "operations"]) {
+  for (const id of ["subgraphs", "api-schema", "supergraphs", "checks", "operations", "usage"]) {
     report.sections[id] = await page.locator(`#${id}`).innerText();
   }
   await page.screenshot({ path: screenshotPath, fullPage: true });

@@ -50,6 +50,8 @@ async def _fill(registry: Registry) -> None:
         "/subgraphs/catalog/check", json={"sdl": graphs.CATALOG_WITHOUT_NAME}, headers=auth
     )
     assert check.json()["ok"] is False
+    usage = {"clients": {"web": {"Title.rating": 120, "Query.titles": 120}}}
+    assert (await registry.http.post("/usage", json=usage, headers=auth)).status_code == 200
 
 
 async def test_page_shows_subgraphs_schema_checks_and_operations(registry: Registry) -> None:
@@ -63,6 +65,7 @@ async def test_page_shows_subgraphs_schema_checks_and_operations(registry: Regis
     assert "catalog@2, ratings@1" in page  # the supergraph history
     assert "failed" in page and "tv / TvHome" in page  # the failed check, naming the operation
     assert "&lt;b&gt;Bold&lt;/b&gt;" in page and "<b>Bold" not in page
+    assert "<td>Title.rating</td><td>web</td><td>120</td>" in page
 
 
 def _require_chromium() -> None:
@@ -96,5 +99,6 @@ async def test_page_in_headless_chromium(registry: Registry, tmp_path: Path) -> 
     assert "catalog@2, ratings@1" in sections["supergraphs"]
     assert "failed" in sections["checks"] and "tv / TvHome" in sections["checks"]
     assert "<b>Bold</b>" in sections["operations"]  # shown as text, not markup
+    assert "Title.rating\tweb\t120" in sections["usage"]
     assert screenshot.stat().st_size > 10_000
     shutil.rmtree(profile, ignore_errors=True)
