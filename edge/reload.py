@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
+from graphql import GraphQLSyntaxError
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from edge.logs import fields, truncated
@@ -287,12 +288,15 @@ class ClientsSource:
     """A clients folder (`clients/<name>/*.graphql` and `*.json`), checked by the names, sizes
     and stamps of its files; yields the manifests loaded afresh when any of them changed.
 
-    The first poll only takes the stamp: the manifests served at start are already loaded.
+    The manifests served at start are already loaded, so the stamp is taken then. A change is
+    loaded once two polls in a row see the same stamp: an editor or `cp` still writing a file
+    must not have its half-written state loaded (and possibly applied).
     """
 
     def __init__(self, clients_dir: str | Path) -> None:
         self.clients_dir = Path(clients_dir)
         self._stamp: frozenset[tuple[str, int, int]] | None = self._read_stamp()
+        self._settling: frozenset[tuple[str, int, int]] | None = None
 
     def __str__(self) -> str:
         return str(self.clients_dir)
@@ -310,8 +314,12 @@ class ClientsSource:
         `ManifestError` when they do not load."""
         stamp = await asyncio.to_thread(self._read_stamp)
         if stamp == self._stamp:
+            self._settling = None
             return None
-        self._stamp = stamp
+        if stamp != self._settling:
+            self._settling = stamp  # changed since the last poll: maybe still being written
+            return None
+        self._stamp, self._settling = stamp, None
         return await asyncio.to_thread(load_manifests, self.clients_dir)
 
 
@@ -378,7 +386,7 @@ class SupergraphReloader(Generic[E]):
             # Loading and planning set-up are CPU work: a worker thread keeps requests moving.
             engine = await asyncio.to_thread(self._load_and_build, sdl)
         except Exception as error:
-            self._reject("supergraph", str(error) or type(error).__name__, new_hash=_digest(sdl))
+            self._reject("supergraph", self._reason(error), new_hash=_digest(sdl))
             return False
         self.publish(engine)
         self.history.published(sdl)
@@ -416,6 +424,14 @@ class SupergraphReloader(Generic[E]):
             ),
         )
         return True
+
+    def _reason(self, error: Exception) -> str:
+        """Why a supergraph was refused; a syntax error as source:line:column, as at start."""
+        syntax = error.__cause__
+        if isinstance(syntax, GraphQLSyntaxError) and syntax.locations:
+            where = syntax.locations[0]
+            return f"{self.history.source}:{where.line}:{where.column}: {syntax.message}"
+        return str(error) or type(error).__name__
 
     def _reject(self, kind: str, reason: str, *, new_hash: str | None = None) -> None:
         rejection = self.history.reject(kind, reason)

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from edge.config import GatewayConfig, PersistedConfig
 from edge.logs import configure_logging
 from edge.persisted import load_manifests
-from edge.reload import FileSource, SupergraphReloader, describe_source
+from edge.reload import ClientsSource, FileSource, SupergraphReloader, describe_source
 from federation.supergraph.model import load_supergraph
 from gateway import create_app
 from tests.observability.test_status import ARTIFACTS, CHROMIUM, _chromium
@@ -334,7 +334,8 @@ async def test_both_reload_outcomes_are_json_log_lines() -> None:
     assert published["event"] == "supergraph_reloaded" and published["level"] == "info"
     assert published["hash"] == sha(SUPERGRAPH_SDL) and published["reloads"] == 1
     assert rejected["event"] == "reload_rejected" and rejected["level"] == "error"
-    assert rejected["kind"] == "supergraph" and "Syntax Error" in rejected["reason"]
+    assert rejected["kind"] == "supergraph"
+    assert rejected["reason"] == "TwoVersions:1:13: Syntax Error: Expected Name, found <EOF>."
     assert rejected["serving_hash"] == sha(SUPERGRAPH_SDL)
 
 
@@ -348,3 +349,16 @@ def test_sources_are_described_in_words_for_the_status_page(tmp_path: Path) -> N
     assert describe_source(FileSource(tmp_path / "s.graphql")) == str(tmp_path / "s.graphql")
     assert describe_source(RegistryLike()) == "RegistryLike http://registry.internal:4400"
     assert describe_source(None) == "given at start"
+
+
+async def test_clients_source_loads_a_change_once_it_has_settled(tmp_path: Path) -> None:
+    (tmp_path / "tv").mkdir()
+    (tmp_path / "tv" / "home.graphql").write_text(TV_HOME)
+    source = ClientsSource(tmp_path)
+    assert await source.poll() is None  # what start-up loaded
+    (tmp_path / "tv" / "fast.graphql").write_text("query TvFast { fast { name } }\n")
+    assert await source.poll() is None  # changed since the last poll: maybe still being written
+    manifests = await source.poll()
+    assert manifests is not None
+    assert sorted(op.name for op in manifests["tv"].operations.values()) == ["TvFast", "TvHome"]
+    assert await source.poll() is None
