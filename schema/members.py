@@ -32,7 +32,6 @@ from schema.common import (
     Context,
     create_subgraph_app,
     field,
-    mutation,
     operation_caches,
     serve,
 )
@@ -124,18 +123,23 @@ class Query:
             return None
         return await Member.resolve_reference(info, id=member_id)
 
-    @field("A member by id.")
+    # Domain rules the gateway enforces (federation/authorization.py): a signed-in caller only.
+    @field("A member by id (signed-in callers only).", authenticated=True)
     async def member(self, info: MembersInfo, id: strawberry.ID) -> Member | None:
         return await Member.resolve_reference(info, id=id)
 
 
 @strawberry.type
 class Mutation:
-    @mutation("Add a title to the signed-in member's list (adding twice is a no-op).")
+    # The token must grant list:write: a read-only device token cannot change lists.
+    @field(
+        "Add a title to the signed-in member's list (adding twice is a no-op).",
+        requires_scopes=[["list:write"]],
+    )
     async def add_to_my_list(self, info: MembersInfo, input: MyListInput) -> Member:
         return await _change(info, input, add=True)
 
-    @mutation("Remove a title from the signed-in member's list.")
+    @field("Remove a title from the signed-in member's list.", requires_scopes=[["list:write"]])
     async def remove_from_my_list(self, info: MembersInfo, input: MyListInput) -> Member:
         return await _change(info, input, add=False)
 

@@ -35,7 +35,8 @@ async def test_demo_auth_mutations_change_only_the_callers_list() -> None:
     my_list = "{ me { myList { id } } }"
     async with demo_gateway() as demo:
         before = await _post(demo.client, my_list, sign_in("m6"))
-        added = await _post(demo.client, ADD, {**sign_in("m5"), "x-member-id": "m6"})
+        writer = sign_in("m5", ["list:write"])
+        added = await _post(demo.client, ADD, {**writer, "x-member-id": "m6"})
         anonymous = await _post(demo.client, ADD, {"x-member-id": "m6"})
         after = await _post(demo.client, my_list, sign_in("m5"))
         other = await _post(demo.client, my_list, sign_in("m6"))
@@ -43,8 +44,27 @@ async def test_demo_auth_mutations_change_only_the_callers_list() -> None:
     assert added["data"]["addToMyList"]["id"] == "m5"
     assert "t7" in [t["id"] for t in after["data"]["me"]["myList"]]
     assert other == before
-    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHORIZED_FIELD_OR_TYPE"
     assert peek["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_demo_auth_the_demo_schema_protects_its_fields() -> None:
+    # members declares: member(id:) @authenticated, the my-list mutations
+    # @requiresScopes(scopes: [["list:write"]]); the gateway enforces both.
+    member = '{ member(id: "m1") { name } }'
+    async with demo_gateway() as demo:
+        anonymous = await _post(demo.client, member, {})
+        signed_in = await _post(demo.client, member, sign_in("m2"))
+        before = await _post(demo.client, "{ me { myList { id } } }", sign_in("m2"))
+        read_only = await _post(demo.client, ADD, sign_in("m2"))
+        after = await _post(demo.client, "{ me { myList { id } } }", sign_in("m2"))
+    assert anonymous["data"] == {"member": None}
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHORIZED_FIELD_OR_TYPE"
+    assert signed_in["data"]["member"]["name"]
+    # A token without list:write changes nothing: the mutation never reaches members.
+    assert read_only["data"] is None
+    assert read_only["errors"][0]["path"] == ["addToMyList"]
+    assert after == before
 
 
 async def test_demo_auth_refuses_a_token_from_another_key_with_401() -> None:

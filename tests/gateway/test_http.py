@@ -68,7 +68,7 @@ async def test_gateway_mutation_runs_and_health_answers() -> None:
     async with demo_gateway() as demo:
         mutation = 'mutation { addToMyList(input: {titleId: "t9"}) { id myList { id name } } }'
         response = await demo.client.post(
-            "/graphql", json={"query": mutation}, headers=sign_in("m1")
+            "/graphql", json={"query": mutation}, headers=sign_in("m1", ["list:write"])
         )
         body = response.json()
         assert "errors" not in body, body
