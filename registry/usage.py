@@ -25,6 +25,7 @@ import httpx
 import orjson
 from graphql import GraphQLError, GraphQLSchema, parse
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from federation.supergraph.model import load_supergraph
@@ -207,12 +208,18 @@ def report_usage(
     registry: str,
     token: str,
     sample_rate: float,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
-    """Put a `UsageReporter` in front of a gateway app fed by `source` (before it starts)."""
-    app.add_middleware(
-        UsageReporter,
-        registry=registry,
-        token=token,
-        current_sdl=lambda: source.current,
-        sample_rate=sample_rate,
+    """Put a `UsageReporter` into a gateway app fed by `source`, before the app starts."""
+    # Innermost, after the app's own middleware, rather than in front (add_middleware): the
+    # body has passed the protection limits, and the client name is the one the edge keeps.
+    app.user_middleware.append(
+        Middleware(
+            UsageReporter,
+            registry=registry,
+            token=token,
+            current_sdl=lambda: source.current,
+            sample_rate=sample_rate,
+            transport=transport,
+        )
     )

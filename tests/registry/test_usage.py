@@ -3,16 +3,20 @@ change that breaks a field read in the last N days, even by an unregistered oper
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from starlette.types import ASGIApp, Message, Scope
 
 from gateway import create_app
 from registry.app import create_registry_app
 from registry.source import load_from_registry
 from registry.store import Store
-from registry.usage import UsageReporter
+from registry.usage import UsageReporter, report_usage
 from tests.edge.live import serve_on_loopback
 from tests.registry import graphs
 from tests.registry.conftest import Registry
@@ -163,3 +167,56 @@ async def test_a_gateway_reports_what_its_clients_read(registry: Registry) -> No
     assert [(u["client"], u["field"]) for u in check.json()["affectedUsage"]] == [
         ("web", "Title.name")
     ]
+
+
+@asynccontextmanager
+async def _lifespan(app: ASGIApp) -> AsyncIterator[None]:
+    """The app's ASGI lifespan, driven as a server does (startup, then shutdown)."""
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    outbox: asyncio.Queue[Message] = asyncio.Queue()
+    await inbox.put({"type": "lifespan.startup"})
+    scope: Scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    running = asyncio.ensure_future(app(scope, inbox.get, outbox.put))
+    assert (await outbox.get())["type"] == "lifespan.startup.complete"
+    try:
+        yield
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        assert (await outbox.get())["type"] == "lifespan.shutdown.complete"
+        await running
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_report_usage_wires_a_reporter_that_flushes_at_shutdown(registry: Registry) -> None:
+    async with serve_on_loopback(catalog_app()) as catalog_url:
+        response = await registry.http.post(
+            "/subgraphs/catalog/publish",
+            json={"url": f"{catalog_url}/graphql", "sdl": graphs.CATALOG},
+            headers=_auth(registry.admin),
+        )
+        assert response.status_code == 200
+        transport = httpx.ASGITransport(app=registry.app)
+        fed = await load_from_registry("http://registry", cache=None, transport=transport)
+        app = create_app(fed.supergraph)
+        report_usage(
+            app,
+            fed.source,
+            registry="http://registry",
+            token=await registry.token("gateway-eu"),
+            sample_rate=1.0,
+            transport=transport,
+        )
+        async with (
+            _lifespan(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+            ) as gateway,
+        ):
+            answer = await gateway.post(
+                "/graphql",
+                json={"query": "{ titles { kind } }"},
+                headers={"apollographql-client-name": "tv"},
+            )
+            assert answer.json() == {"data": {"titles": [{"kind": "MOVIE"}]}}
+    used = await registry.store.usage_since(datetime.now(UTC).date())
+    assert used == {"Query.titles": {"tv": 1}, "Title.kind": {"tv": 1}}
