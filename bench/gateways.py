@@ -39,7 +39,7 @@ class Gateway:
 
 
 def _edgegraph(supergraph: Path, port: int, dedupe: bool, _headers: Sequence[str]) -> Launch:
-    # edgegraph's default config forwards the demo's x-member-id to subgraphs.
+    # No [auth]: like the other gateways here, edgegraph serves the demo anonymously (README).
     command: tuple[str, ...] = (sys.executable, "-m", "bench.serve_edgegraph")
     command += ("--supergraph", str(supergraph), "--dedupe", "on" if dedupe else "off")
     command += ("--port", str(port), "--loop", best_loop(), "--http", best_http())
