@@ -131,7 +131,13 @@ def _publish(args: argparse.Namespace) -> None:
             sdl = asyncio.run(_introspect(args.name, args.url))
         except ConfigError as error:
             raise _fail(str(error)) from None
-    body = {"url": args.url, "sdl": sdl, "force": args.force, "reason": args.reason}
+    body = {
+        "url": args.url,
+        "sdl": sdl,
+        "force": args.force,
+        "reason": args.reason,
+        "baseVersion": args.base_version,
+    }
     status, answer = _request(args, "POST", f"/subgraphs/{args.name}/publish", body)
     report = format_report(answer.get("check") or {})
     if status != 200:
@@ -292,6 +298,11 @@ def add_registry_commands(commands: argparse._SubParsersAction[argparse.Argument
     publish.add_argument("--schema", help="SDL file (default: ask the url for `_service { sdl }`)")
     publish.add_argument("--force", action="store_true", help="publish past failed checks")
     publish.add_argument("--reason", help="why (required with --force; audited)")
+    publish.add_argument(
+        "--base-version",
+        type=int,
+        help="the version this change was built on: refused (409) if another publish landed",
+    )
     _client_options(publish)
     publish.set_defaults(run=_publish)
     check = subgraph_actions.add_parser("check", help="run a publish's checks, store nothing")

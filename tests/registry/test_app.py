@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
 from registry.app import create_registry_app
-from registry.db import connect
+from registry.db import connect, migrate
 from registry.store import Store
 from tests.registry import graphs
 from tests.registry.conftest import Registry
@@ -282,3 +283,11 @@ async def test_concurrent_publishes_from_two_replicas_serialize_and_none_is_lost
     last = next(v for v in versions if v.version == 7)
     field = next(line.strip() for line in last.sdl.splitlines() if line.strip().startswith("f"))
     assert field in served.api_sdl
+
+
+async def test_migrations_run_once_and_record_their_revision(store: Store) -> None:
+    await migrate(store.engine)  # a second start finds nothing to do
+    async with store.engine.connect() as connection:
+        revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
+        version = (await connection.execute(text("SELECT version FROM graph"))).all()
+    assert revision == [("0002",)] and version == [(0,)]

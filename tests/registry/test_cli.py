@@ -143,6 +143,13 @@ async def test_domain_and_device_team_commands(
         )
         assert code == 0 and "-  name: String!" in out and "Title.name was removed" in out
         code, out, err = await _run(
+            capsys,
+            "subgraph", "publish", "--name", "catalog", "--url", url,
+            "--schema", str(broken), "--base-version", "1", *team,
+        )  # fmt: skip
+        assert code == 1 and "publish refused (409)" in err
+        assert "is at version 2, not 1: another publish landed first" in err
+        code, out, err = await _run(
             capsys, "registry", "rollback", "--subgraph", "catalog", "--to", "1", *team
         )
         assert code == 0, err
