@@ -22,6 +22,7 @@ from typing import Any, TypeAlias
 
 from graphql import print_ast
 
+from edge.auth import AuthSetupError
 from edge.passport import Identity
 from federation.authorization import AccessRules, Caller, Denied, Restriction, restrict
 from federation.engine import Engine
@@ -38,16 +39,16 @@ PolicyHook: TypeAlias = Callable[
 
 
 def load_policy_hook(spec: str) -> PolicyHook:
-    """The function `spec` ("package.module:function") names; raises ValueError."""
+    """The function `spec` ("package.module:function") names; raises AuthSetupError."""
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
-        raise ValueError(f"policy_hook must be 'module:function', not {spec!r}")
+        raise AuthSetupError(f"policy_hook must be 'module:function', not {spec!r}")
     try:
         hook = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
-        raise ValueError(f"policy_hook {spec!r}: {error}") from error
+        raise AuthSetupError(f"policy_hook {spec!r}: {error}") from error
     if not callable(hook):
-        raise ValueError(f"policy_hook {spec!r} is not callable")
+        raise AuthSetupError(f"policy_hook {spec!r} is not callable")
     checked: PolicyHook = hook
     return checked
 

@@ -37,6 +37,7 @@ __all__ = [
     "ASYMMETRIC_ALGORITHMS",
     "IDENTITY_HEADERS",
     "AuthConfig",
+    "AuthSetupError",
     "Authenticator",
     "TokenRefused",
     "TokenVerifier",
@@ -131,6 +132,10 @@ def _resolve(base_dir: Path, path: str | None) -> str | None:
     if path is None or Path(path).is_absolute():
         return path
     return str((base_dir / path).resolve())
+
+
+class AuthSetupError(ValueError):
+    """A key file, passport key or policy hook the gateway cannot use: it does not start."""
 
 
 class TokenRefused(Exception):
@@ -259,9 +264,15 @@ class Authenticator:
                 clock=clock,
             )
         else:
-            keys = StaticKeys.from_file(str(config.key_file))
+            try:
+                keys = StaticKeys.from_file(str(config.key_file))
+            except (OSError, ValueError) as error:
+                raise AuthSetupError(f"auth.key_file: {error}") from error
         if passport_key is None and config.passport_key_file is not None:
-            passport_key = load_passport_key(config.passport_key_file)
+            try:
+                passport_key = load_passport_key(config.passport_key_file)
+            except (OSError, ValueError) as error:
+                raise AuthSetupError(f"auth.passport_key_file: {error}") from error
         if passport_key is None:
             logger.warning("auth: no passport_key_file; signing passports with a key made at start")
             passport_key = Ed25519PrivateKey.generate()

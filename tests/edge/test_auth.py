@@ -20,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.auth import AuthConfig, Authenticator, TokenRefused, TokenVerifier
+from edge.auth import AuthConfig, Authenticator, AuthSetupError, TokenRefused, TokenVerifier
 from edge.http import RequestError
 from edge.jwks import JwksKeys, StaticKeys
 from edge.passport import (
@@ -345,6 +345,25 @@ def _rsa_public_pem(tmp_path: Path) -> Path:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     return path
+
+
+def test_authenticator_names_an_unusable_key_file(tmp_path: Path) -> None:
+    missing = AuthConfig(
+        key_file=str(tmp_path / "none.pem"), issuers=(ISSUER,), audiences=(AUDIENCE,)
+    )
+    with pytest.raises(AuthSetupError, match=r"auth\.key_file: .*none\.pem"):
+        Authenticator.from_config(missing)
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a key")
+    with pytest.raises(AuthSetupError, match=r"auth\.passport_key_file"):
+        Authenticator.from_config(
+            AuthConfig(
+                jwks_url=JWKS_URL,
+                issuers=(ISSUER,),
+                audiences=(AUDIENCE,),
+                passport_key_file=str(garbage),
+            )
+        )
 
 
 def test_auth_config_refuses_unsafe_settings() -> None:
