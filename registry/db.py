@@ -7,7 +7,9 @@ One SQLAlchemy async engine serves both databases: `sqlite+aiosqlite` (a file, n
 
 from __future__ import annotations
 
+import asyncio
 import re
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -221,12 +223,23 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(_alembic_config(connection), "head")
 
 
+_migrating: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the database to the latest schema (Alembic `upgrade head`); raises
     `DatabaseError` with one clear line when the database cannot be reached."""
+    # Alembic's command API keeps its context in module globals: two migrations in one process
+    # (one per loop) must take turns. Across processes the database serializes them.
+    lock = _migrating.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_upgrade)
+        async with lock, engine.connect() as connection:
+            # SQLite: BEGIN IMMEDIATE, so a second process waits and then finds it done.
+            await connection.execution_options(write=True)
+            async with connection.begin():
+                await connection.run_sync(_upgrade)
     except (OSError, DBAPIError) as error:
         reason = getattr(error, "orig", None) or error
         raise DatabaseError(

@@ -291,3 +291,16 @@ async def test_migrations_run_once_and_record_their_revision(store: Store) -> No
         revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
         version = (await connection.execute(text("SELECT version FROM graph"))).all()
     assert revision == [("0002",)] and version == [(0,)]
+
+
+async def test_replicas_starting_together_migrate_once(database: str) -> None:
+    engines = [connect(database) for _ in range(3)]
+    try:
+        await asyncio.gather(*(migrate(engine) for engine in engines))
+        async with engines[0].connect() as connection:
+            revision = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            assert revision.all() == [("0002",)]
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
