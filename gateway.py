@@ -596,9 +596,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--subgraph",
         required=True,
         type=_subgraph_to_replace,
-        metavar="NAME=(URL|MODULE:APP)",
-        help="the demo subgraph to replace, and your subgraph's URL or its ASGI app, "
-        "e.g. catalog=http://127.0.0.1:5001/graphql or catalog=my_catalog.app:app",
+        metavar="NAME=URL",
+        help="the demo subgraph to replace and your subgraph's URL, "
+        "e.g. catalog=http://127.0.0.1:5001/graphql",
     )
     dev.add_argument("--interval", type=float, default=1.0, help="seconds between SDL checks")
     dev.add_argument("--host", default="127.0.0.1", help="listen address of every part")
@@ -606,9 +606,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     dev.add_argument("--subgraph-port", type=port_number, default=4001, help="first subgraph port")
     dev.add_argument("--backend-port", type=port_number, default=4101, help="first backend port")
     dev.add_argument("--issuer-port", type=port_number, default=4005, help="token issuer port")
-    dev.add_argument(
-        "--team-port", type=port_number, default=4006, help="port of a MODULE:APP subgraph"
-    )
     dev.set_defaults(run=_dev)
     add_compose_command(commands)
     add_registry_commands(commands)

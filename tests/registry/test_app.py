@@ -303,4 +303,3 @@ async def test_replicas_starting_together_migrate_once(database: str) -> None:
     finally:
         for engine in engines:
             await engine.dispose()
-
