@@ -2,8 +2,10 @@
 
 What `rover dev` does for Apollo users, for a domain team working on its subgraph: the demo's
 backends and other subgraphs run as in `edgegraph demo`, the team's subgraph runs wherever the
-team runs it (`--subgraph catalog=http://127.0.0.1:5001/graphql`), and a dev-mode gateway
-serves the composition of the two. The team's subgraph is asked for its SDL every `--interval`
+team runs it (`--subgraph catalog=http://127.0.0.1:5001/graphql`), or from its module
+(`--subgraph catalog=my_catalog.app:app`, an ASGI app answering at `/graphql`, served on
+`--team-port` by `uvicorn --reload`, so an edit restarts it), and a dev-mode gateway serves
+the composition of the two. The team's subgraph is asked for its SDL every `--interval`
 seconds and the graph is composed again whenever it changed; until it first composes, the
 demo's own subgraph of that name answers.
 
@@ -18,8 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
 
 import httpx
 import orjson
@@ -29,13 +34,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import backends.issuer
 import demo
 from edge.config import GatewayConfig, with_overrides
+from edge.listen import serve_all
 from edge.logs import fields
 from federation.composition import SubgraphSource
 from federation.composition.cli import service_sdl
 from federation.composition.compose import compose
 from federation.composition.config import ConfigError, fetch_service_sdl
 from federation.supergraph.model import load_supergraph
-from gateway import DEMO_CLIENTS, create_app_or_exit, serve_all
+from gateway import DEMO_CLIENTS, create_app_or_exit
 
 __all__ = ["CompositionErrors", "TeamSubgraphSource", "parse_subgraph", "run"]
 
@@ -43,15 +49,44 @@ logger = logging.getLogger("edgegraph.dev")
 
 
 def parse_subgraph(text: str) -> tuple[str, str]:
-    """`NAME=URL` (an argparse `type`): the demo subgraph to replace and where yours answers."""
+    """`NAME=URL` or `NAME=MODULE:APP` (an argparse `type`): the demo subgraph to replace, and
+    where yours answers or the ASGI app that serves it."""
     name, sep, url = text.partition("=")
-    if not sep or not url.startswith(("http://", "https://")):
-        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=URL (catalog=http://...)")
+    if not sep or not (url.startswith(("http://", "https://")) or _is_app_spec(url)):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not NAME=URL or NAME=MODULE:APP (catalog=http://..., "
+            "catalog=my_catalog.app:app)"
+        )
     if name not in demo.SUBGRAPHS:
         raise argparse.ArgumentTypeError(
             f"no demo subgraph {name!r}: one of {', '.join(demo.SUBGRAPHS)}"
         )
     return name, url
+
+
+def _is_app_spec(text: str) -> bool:
+    module, sep, attribute = text.partition(":")
+    names = [*module.split("."), attribute]
+    return bool(sep) and all(part.isidentifier() for part in names)
+
+
+@contextlib.contextmanager
+def team_server(spec: str, *, host: str, port: int) -> Iterator[str]:
+    """`spec` (MODULE:APP) served by `uvicorn --reload` from the current directory, which it
+    watches; yields its GraphQL URL, and stops it on the way out."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", spec, "--host", host, "--port", str(port),
+         "--reload", "--log-level", "warning"],
+    )  # fmt: skip
+    try:
+        yield f"http://{host}:{port}/graphql"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class TeamSubgraphSource:
@@ -163,8 +198,16 @@ def _with_errors(body: bytes, content_type: str, errors: list[str]) -> bytes:
 
 
 def run(args: argparse.Namespace) -> None:
-    """`edgegraph dev --subgraph NAME=URL`."""
-    name, url = args.subgraph
+    """`edgegraph dev --subgraph NAME=URL` (or `NAME=MODULE:APP`)."""
+    name, target = args.subgraph
+    if target.startswith(("http://", "https://")):
+        _run(args, name, target)
+        return
+    with team_server(target, host=args.host, port=args.team_port) as url:
+        _run(args, name, url)
+
+
+def _run(args: argparse.Namespace, name: str, url: str) -> None:
     apps = demo.demo_apps(
         host=args.host,
         subgraph_base_port=args.subgraph_port,

@@ -8,16 +8,14 @@ import contextlib
 import dataclasses
 import importlib
 import logging
-import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import orjson
-import uvicorn
 from graphql import GraphQLSyntaxError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -37,7 +35,7 @@ from edge.endpoint import GraphQLEndpoint
 from edge.graphiql import assets_installed, graphiql_static
 from edge.headers import HeaderRules, PropagatingFetcher
 from edge.home import home_route
-from edge.listen import ListenError, bind_all, port_number
+from edge.listen import port_number, serve_all
 from edge.logs import configure_logging, fields
 from edge.observability import ObservabilityMiddleware, configure_access_log, metrics_route
 from edge.persisted import (
@@ -77,7 +75,8 @@ from registry.cli import add_registry_commands
 from registry.source import registry_source_or_exit
 from registry.usage import report_usage
 
-__all__ = ["create_app", "main"]
+# serve_all lives in edge.listen; the demo takes it from here.
+__all__ = ["create_app", "main", "serve_all"]
 
 logger = logging.getLogger("edgegraph")
 
@@ -302,51 +301,6 @@ class _Serving:
 
 
 # -- command line -------------------------------------------------------------------------------
-
-
-class _QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to the demo, which runs several at once."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-async def serve_all(
-    apps: Sequence[tuple[str, Starlette, str, int]],
-    *,
-    announce: Callable[[], None] | None = None,
-) -> None:
-    """Serve each `(name, app, host, port)` until SIGINT or SIGTERM.
-
-    Every port is bound first, then `announce` runs (it prints the URLs): a busy port is one
-    line and exit status 1, never a URL that does not answer followed by a traceback.
-    """
-    try:
-        sockets = bind_all([(host, port) for _name, _app, host, port in apps])
-    except ListenError as error:
-        raise SystemExit(f"edgegraph: {error}") from None
-    servers = [
-        _QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-        for _name, app, host, port in apps
-    ]
-    if announce is not None:
-        announce()
-    loop = asyncio.get_running_loop()
-
-    def stop() -> None:
-        for server in servers:
-            server.should_exit = True
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop)
-    try:
-        await asyncio.gather(
-            *(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets, strict=True))
-        )
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def load_supergraph_file(path: str) -> Supergraph:
@@ -596,9 +550,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--subgraph",
         required=True,
         type=_subgraph_to_replace,
-        metavar="NAME=URL",
-        help="the demo subgraph to replace and your subgraph's URL, "
-        "e.g. catalog=http://127.0.0.1:5001/graphql",
+        metavar="NAME=(URL|MODULE:APP)",
+        help="the demo subgraph to replace, and your subgraph's URL or its ASGI app, "
+        "e.g. catalog=http://127.0.0.1:5001/graphql or catalog=my_catalog.app:app",
     )
     dev.add_argument("--interval", type=float, default=1.0, help="seconds between SDL checks")
     dev.add_argument("--host", default="127.0.0.1", help="listen address of every part")
@@ -606,6 +560,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     dev.add_argument("--subgraph-port", type=port_number, default=4001, help="first subgraph port")
     dev.add_argument("--backend-port", type=port_number, default=4101, help="first backend port")
     dev.add_argument("--issuer-port", type=port_number, default=4005, help="token issuer port")
+    dev.add_argument(
+        "--team-port", type=port_number, default=4006, help="port of a MODULE:APP subgraph"
+    )
     dev.set_defaults(run=_dev)
     add_compose_command(commands)
     add_registry_commands(commands)

@@ -1,17 +1,23 @@
-"""Listening sockets, bound before anything is announced.
+"""Serving apps on sockets bound before anything is announced.
 
-`edgegraph serve` and `edgegraph demo` bind every port first and only then print their URLs
-and start uvicorn on the bound sockets: a busy port or an impossible address is one clear line
-and a non-zero exit, never a URL followed by a traceback.
+`edgegraph serve`, `demo` and `dev` bind every port first and only then print their URLs and
+start uvicorn on the bound sockets: a busy port or an impossible address is one clear line and
+a non-zero exit, never a URL followed by a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import signal
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-__all__ = ["ListenError", "bind", "bind_all", "port_number"]
+import uvicorn
+from starlette.types import ASGIApp
+
+__all__ = ["ListenError", "bind", "bind_all", "port_number", "serve_all"]
 
 
 class ListenError(OSError):
@@ -66,3 +72,48 @@ def _reason(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
     return str(error)
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to `serve_all`, which runs several at once."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve_all(
+    apps: Sequence[tuple[str, ASGIApp, str, int]],
+    *,
+    announce: Callable[[], None] | None = None,
+) -> None:
+    """Serve each `(name, app, host, port)` until SIGINT or SIGTERM.
+
+    Every port is bound first, then `announce` runs (it prints the URLs): a busy port is one
+    line and exit status 1, never a URL that does not answer followed by a traceback.
+    """
+    try:
+        sockets = bind_all([(host, port) for _name, _app, host, port in apps])
+    except ListenError as error:
+        raise SystemExit(f"edgegraph: {error}") from None
+    servers = [
+        _QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        for _name, app, host, port in apps
+    ]
+    if announce is not None:
+        announce()
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    try:
+        await asyncio.gather(
+            *(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets, strict=True))
+        )
+    finally:
+        for sock in sockets:
+            sock.close()

@@ -23,9 +23,7 @@ import demo
 from devloop import CompositionErrors, TeamSubgraphSource
 from federation.composition import SubgraphSource
 from federation.composition.cli import service_sdl
-from tests.resilience.support import serve
 
-ROOT = Path(__file__).resolve().parents[1]
 CATALOG_SDL = service_sdl(demo.SUBGRAPH_SCHEMAS["catalog"])
 #: the team's next version: one new root field
 WITH_HELLO = CATALOG_SDL.replace("type Query {\n", "type Query {\n  hello: String\n", 1)
@@ -117,18 +115,37 @@ def _free_block(size: int) -> int:
     raise RuntimeError("no free ports")
 
 
+#: The team's subgraph as a module: an ASGI app answering its SDL, which the test edits.
+TEAM_MODULE = """
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+SDL = {sdl!r}
+
+
+async def graphql(_request):
+    return JSONResponse({{"data": {{"_service": {{"sdl": SDL}}}}}})
+
+
+app = Starlette(routes=[Route("/graphql", graphql, methods=["POST"])])
+"""
+
+
 @contextlib.asynccontextmanager
-async def dev_command(team_url: str) -> AsyncIterator[tuple[str, list[str]]]:
-    """`edgegraph dev --subgraph catalog=team_url` on free ports; yields its URL and output."""
+async def dev_command(team: str, cwd: Path) -> AsyncIterator[tuple[str, list[str]]]:
+    """`edgegraph dev --subgraph catalog=team` run in `cwd` on free ports; yields its URL and
+    its output so far."""
     base = _free_block(12)
     args = [
-        "dev", "--subgraph", f"catalog={team_url}", "--interval", "0.2",
+        "dev", "--subgraph", f"catalog={team}", "--interval", "0.2",
         "--port", str(base), "--subgraph-port", str(base + 1),
         "--backend-port", str(base + 5), "--issuer-port", str(base + 10),
+        "--team-port", str(base + 11),
     ]  # fmt: skip
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "import sys, gateway; gateway.main(sys.argv[1:])", *args,
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     lines: list[str] = []
 
@@ -156,13 +173,14 @@ async def _until(check: Any, what: str, lines: list[str]) -> Any:
     raise AssertionError(f"never happened: {what}\n{''.join(lines)}")
 
 
-async def test_dev_serves_the_team_subgraph_and_shows_composition_errors() -> None:
-    team = TeamSubgraph(WITH_HELLO)
+async def test_dev_serves_the_team_module_and_shows_composition_errors(tmp_path: Path) -> None:
+    module = tmp_path / "team_catalog.py"
+    module.write_text(TEAM_MODULE.format(sdl=WITH_HELLO))
     fields_query = {"query": '{ __type(name: "Query") { fields { name } } }'}
-    async with serve(team.app()) as team_base, dev_command(f"{team_base}/graphql") as (
-        url,
-        lines,
-    ), httpx.AsyncClient(base_url=url, timeout=5) as client:
+    async with (
+        dev_command("team_catalog:app", tmp_path) as (url, lines),
+        httpx.AsyncClient(base_url=url, timeout=5) as client,
+    ):
 
         async def hello_served() -> bool:
             answer = (await client.post("/graphql", json=fields_query)).json()
@@ -170,7 +188,7 @@ async def test_dev_serves_the_team_subgraph_and_shows_composition_errors() -> No
             return "hello" in {field["name"] for field in fields}
 
         await _until(hello_served, "the team's hello field is served", lines)
-        team.sdl = BROKEN
+        module.write_text(TEAM_MODULE.format(sdl=BROKEN))  # uvicorn --reload restarts it
 
         async def errors_shown() -> list[str] | None:
             answer = (await client.post("/graphql", json=fields_query)).json()
@@ -180,7 +198,7 @@ async def test_dev_serves_the_team_subgraph_and_shows_composition_errors() -> No
         shown = await _until(errors_shown, "composition errors in answers", lines)
         still = (await client.post("/graphql", json={"query": "{ hello }"})).json()
     assert any("Nope" in error for error in shown)
-    # the last graph that composed keeps serving: `hello` still validates (this team app
+    # the last graph that composed keeps serving: `hello` still validates (the team's app
     # answers only its SDL, so the field itself is null)
     assert still["data"] == {"hello": None}
     logged = [orjson.loads(line) for line in lines if line.startswith("{")]
