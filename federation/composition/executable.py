@@ -14,22 +14,12 @@ from collections.abc import Sequence
 
 from graphql import DirectiveDefinitionNode, GraphQLError, parse, print_ast
 
+from federation.supergraph.api_schema import EXECUTABLE_LOCATIONS
+
 from .model import SubgraphSource
 
 __all__ = ["merge_executable_directives"]
 
-_EXECUTABLE = frozenset(
-    {
-        "QUERY",
-        "MUTATION",
-        "SUBSCRIPTION",
-        "FIELD",
-        "FRAGMENT_DEFINITION",
-        "FRAGMENT_SPREAD",
-        "INLINE_FRAGMENT",
-        "VARIABLE_DEFINITION",
-    }
-)
 #: The spec's own, which every schema has and no supergraph declares.
 _BUILT_IN = frozenset({"skip", "include", "defer", "stream"})
 
@@ -50,7 +40,7 @@ def merge_executable_directives(
                 for d in document.definitions
                 if isinstance(d, DirectiveDefinitionNode)
                 and d.name.value not in _BUILT_IN
-                and any(location.value in _EXECUTABLE for location in d.locations)
+                and any(location.value in EXECUTABLE_LOCATIONS for location in d.locations)
             }
         )
     if not per_subgraph:
@@ -69,7 +59,7 @@ def _merge(definitions: list[DirectiveDefinitionNode]) -> DirectiveDefinitionNod
     locations = [
         location
         for location in first.locations
-        if location.value in _EXECUTABLE
+        if location.value in EXECUTABLE_LOCATIONS
         and all(location.value in {loc.value for loc in d.locations} for d in definitions)
     ]
     if not locations:

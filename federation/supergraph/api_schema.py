@@ -47,9 +47,10 @@ from graphql import (
 
 from federation.errors import SupergraphError
 
-__all__ = ["derive_api_schema"]
+__all__ = ["EXECUTABLE_LOCATIONS", "derive_api_schema"]
 
-_EXECUTABLE_LOCATIONS = frozenset(
+#: the locations a client document can use (the rest belong to the type system)
+EXECUTABLE_LOCATIONS = frozenset(
     {
         "QUERY",
         "MUTATION",
@@ -158,7 +159,7 @@ class _ApiSchema:
         if self.is_feature_directive(name):
             return None
         # Type-system directives only matter to composition; executable ones stay usable.
-        locations = tuple(loc for loc in node.locations if loc.value in _EXECUTABLE_LOCATIONS)
+        locations = tuple(loc for loc in node.locations if loc.value in EXECUTABLE_LOCATIONS)
         return replace(node, locations=locations) if locations else None
 
     def _type(

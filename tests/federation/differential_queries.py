@@ -23,7 +23,6 @@ from graphql import (
     DirectiveNode,
     DocumentNode,
     FieldNode,
-    FloatValueNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLArgument,
@@ -33,12 +32,8 @@ from graphql import (
     GraphQLSchema,
     GraphQLUnionType,
     InlineFragmentNode,
-    IntValueNode,
-    ListValueNode,
     NamedTypeNode,
     NameNode,
-    NullValueNode,
-    ObjectValueNode,
     OperationDefinitionNode,
     SelectionNode,
     SelectionSetNode,
@@ -55,6 +50,7 @@ from graphql import (
     validate,
     value_from_ast,
 )
+from graphql.utilities import value_from_ast_untyped
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis_graphql import queries
 
@@ -195,7 +191,7 @@ class _Variation:
         literal = ast_from_value(value_from_ast(node.value, definition.type), definition.type)
         if literal is None:
             return node
-        name = self.variable(str(definition.type), _plain(literal))
+        name = self.variable(str(definition.type), value_from_ast_untyped(literal))
         return ArgumentNode(name=node.name, value=VariableNode(name=NameNode(value=name)))
 
     def condition(self) -> tuple[DirectiveNode, ...]:
@@ -307,20 +303,3 @@ class _Variation:
         return InlineFragmentNode(
             type_condition=condition, directives=directives, selection_set=selection_set
         )
-
-
-def _plain(node: ValueNode) -> Any:
-    """The JSON a client sends for a literal (enum values by name)."""
-    if isinstance(node, ListValueNode):
-        return [_plain(item) for item in node.values]
-    if isinstance(node, ObjectValueNode):
-        return {field.name.value: _plain(field.value) for field in node.fields}
-    if isinstance(node, IntValueNode):
-        return int(node.value)
-    if isinstance(node, FloatValueNode):
-        return float(node.value)
-    if isinstance(node, BooleanValueNode):
-        return node.value
-    if isinstance(node, NullValueNode):
-        return None
-    return getattr(node, "value", None)

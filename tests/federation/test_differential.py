@@ -38,19 +38,14 @@ from graphql import (
     DirectiveNode,
     DocumentNode,
     FieldNode,
-    FloatValueNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLInterfaceType,
     GraphQLSchema,
     GraphQLUnionType,
     InlineFragmentNode,
-    IntValueNode,
-    ListValueNode,
     NameNode,
     NonNullTypeNode,
-    NullValueNode,
-    ObjectValueNode,
     OperationDefinitionNode,
     TypeInfo,
     TypeInfoVisitor,
@@ -67,7 +62,7 @@ from graphql import (
     value_from_ast,
     visit,
 )
-from graphql.utilities import ast_from_value
+from graphql.utilities import ast_from_value, value_from_ast_untyped
 from hypothesis import HealthCheck, given, settings
 from hypothesis_graphql import from_schema
 
@@ -167,7 +162,7 @@ def _vary(
             if literal is None:
                 return None
             name = f"arg{len(definitions)}"
-            variables[name] = _plain(literal)
+            variables[name] = value_from_ast_untyped(literal)
             definitions.append(
                 VariableDefinitionNode(
                     variable=_variable(name), type=_type_node(str(argument.type)), directives=()
@@ -202,21 +197,6 @@ def _type_node(type_text: str) -> Any:
     operation = parse(f"query($v: {type_text}) {{ a }}").definitions[0]
     assert isinstance(operation, OperationDefinitionNode) and operation.variable_definitions
     return operation.variable_definitions[0].type
-
-
-def _plain(node: Any) -> Any:
-    """The JSON a client would send for a literal (enums by name)."""
-    if isinstance(node, ListValueNode):
-        return [_plain(item) for item in node.values]
-    if isinstance(node, ObjectValueNode):
-        return {field.name.value: _plain(field.value) for field in node.fields}
-    if isinstance(node, IntValueNode):
-        return int(node.value)
-    if isinstance(node, FloatValueNode):
-        return float(node.value)
-    if isinstance(node, NullValueNode):
-        return None
-    return node.value
 
 
 def _reference_wrong(reference: dict[str, Any], query: str, schema: GraphQLSchema) -> str | None:
