@@ -370,38 +370,60 @@ class _Checker:
         self, fdef: MergedField, path: tuple[str, ...], situation: _Situation
     ) -> CompositionError:
         coordinate = f"{situation.type}.{fdef.name}"
-        reasons = [
-            (graph, self.reasons(state, fdef))
-            for graph, state in sorted({s.graph: s for s in situation.states}.items())
+        # As Apollo lists them: the subgraphs the path stands in, then those a key jump from
+        # there reaches, each with why it cannot go on.
+        origins = {s.graph: s for s in situation.states}
+        reached = {
+            g: _State(situation.type, g)
+            for state in origins.values()
+            for g in self.reachable(state)
+            if g not in origins
+        }
+        reasons = [(g, self.reasons(st, fdef, set(reached))) for g, st in sorted(origins.items())]
+        reasons += [
+            (g, self.reasons_after_jump(st, fdef, set(reached)))
+            for g, st in sorted(reached.items())
         ]
         message = unsatisfiable_message(example_query(situation.root, path), reasons)
         froms = [g for g, _r in reasons]
         graphs = tuple(dict.fromkeys([*froms, *sorted(fdef.resolved_in)]))
         return CompositionError("SATISFIABILITY_ERROR", message, graphs, coordinate)
 
-    def reasons(self, state: _State, fdef: MergedField) -> list[str]:
-        """Why no plan standing at `state` answers `fdef`."""
+    def overrider(self, graph: str, fdef: MergedField) -> str | None:
+        """The subgraph that took `fdef` away from `graph` with `@override`, when `graph` still
+        has the field (a key or a requirement uses it); a field overridden and unused is gone."""
+        if graph not in fdef.used_overridden_in:
+            return None
+        for join in fdef.joins or ():
+            if join.override == graph and join.override_label is None:
+                return join.graph
+        return None
+
+    def local_reason(self, graph: str, type_name: str, fdef: MergedField) -> str:
+        coordinate = f'"{type_name}.{fdef.name}"'
+        overrider = self.overrider(graph, fdef)
+        if overrider is not None:
+            return (
+                f"field {coordinate} is not resolvable because it is overridden by subgraph "
+                f'"{overrider}".'
+            )
+        if graph in fdef.external_in:
+            return f"field {coordinate} is not resolvable because marked @external."
+        if graph in fdef.resolved_in and graph in fdef.requires:
+            return f"cannot satisfy @require conditions on field {coordinate}."
+        return f"cannot find field {coordinate}."
+
+    def reasons(self, state: _State, fdef: MergedField, reached: set[str]) -> list[str]:
+        """Why no plan standing at `state` answers `fdef`, nor moves to a subgraph that does."""
         coordinate = f'"{state.type}.{fdef.name}"'
         graph = state.graph
-        out: list[str] = []
-        if graph in fdef.external_in:
-            out.append(f"field {coordinate} is not resolvable because marked @external.")
-        elif graph in fdef.resolved_in and graph in fdef.requires:
-            out.append(f"cannot satisfy @require conditions on field {coordinate}.")
-        else:
-            out.append(f"cannot find field {coordinate}.")
+        out = [self.local_reason(graph, state.type, fdef)]
         reachable = self.reachable(state)
         mtype = self.types[state.type]
-        for owner in sorted(fdef.resolved_in):
-            if owner == graph:
-                continue
-            if owner in reachable:
-                if owner in fdef.requires:
-                    out.append(
-                        f'cannot move to subgraph "{owner}", which has field {coordinate}, '
-                        "because its @requires conditions cannot be satisfied from there."
-                    )
-                continue
+        # Every subgraph that has the field, as Apollo lists them (external ones too).
+        for owner in sorted(set(fdef.resolved_in) | set(fdef.external_in)):
+            if owner == graph or owner in reachable or owner in reached:
+                continue  # a subgraph reached has its own entry
             keys = [j.key for j in mtype.joins if j.graph == owner and j.key is not None]
             moving = f'cannot move to subgraph "{owner}", which has field {coordinate}, because'
             if not keys:
@@ -417,10 +439,40 @@ class _Checker:
             else:
                 out += [
                     f'cannot move to subgraph "{owner}" using @key(fields: "{k.fields}") of '
-                    f'"{state.type}", the key field(s) cannot be resolved from subgraph "{graph}".'
+                    f'"{state.type}", the key field(s) cannot be resolved from subgraph "{graph}"'
+                    + self.overridden_note(state.type, k.fields, graph)
+                    + "."
                     for k in keys
                     if k.resolvable
                 ]
+        return out
+
+    def overridden_note(self, type_name: str, fields: str, graph: str) -> str:
+        selection = parse_field_set(fields)
+        names = [n.name.value for n in selection.selections if isinstance(n, FieldNode)] if (
+            selection is not None) else []  # fmt: skip
+        for name in names:
+            fdef = self.field(type_name, name)
+            if fdef is not None and self.overrider(graph, fdef) is not None:
+                return f' (note that some of those key fields are overridden in "{graph}")'
+        return ""
+
+    def reasons_after_jump(self, state: _State, fdef: MergedField, reached: set[str]) -> list[str]:
+        """Why a subgraph a key jump reached does not answer `fdef`; moving on from there to
+        another reached subgraph is a detour Apollo ignores, and says so."""
+        out = [self.local_reason(state.graph, state.type, fdef)]
+        for join in self.types[state.type].joins:
+            other = join.graph
+            if other == state.graph or other not in reached or join.key is None:
+                continue
+            if join.key.resolvable and self.satisfied(
+                state.type, frozenset({state.graph}), ("", ()), join.key.fields
+            ):
+                out.append(
+                    f'ignoring moving to subgraph "{other}" using @key(fields: '
+                    f'"{join.key.fields}") of "{state.type}" because there is a more direct '
+                    f"path in {other} that avoids {state.graph} altogether."
+                )
         return out
 
 
