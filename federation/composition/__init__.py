@@ -7,9 +7,12 @@
         for error in result.errors:
             print(error.code, error.coordinate, error.message)
 
-The stages: read each subgraph (`model`), upgrade Federation 1 subgraphs (`upgrade`), check
-each subgraph's federation directives (`validate`), merge (`merge`), check the merged schema and
-that every field can be reached by some plan (`satisfiability`), print (`printer`).
+The stages: read each subgraph (`model`), upgrade Federation 1 subgraphs and read the "fake"
+externals of type extensions (`upgrade`), check each subgraph's federation directives
+(`validate`) and the directives it asks to carry (`carried`: `@composeDirective`, `@cost`,
+`@listSize`), merge (`merge`), check the merged schema and that every field can be reached by
+some plan (`satisfiability`, worded by `explain`), print (`printer`, with `executable`'s
+directives).
 """
 
 from __future__ import annotations
