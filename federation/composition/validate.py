@@ -23,6 +23,7 @@ from graphql import NonNullTypeNode
 
 from .errors import CompositionError
 from .fieldset import parse_field_set, walk_field_set
+from .interfaces import check_interfaces
 from .merged import MergedSchema
 from .model import BUILTIN_SCALARS, Subgraph, named_type
 from .upgrade import used_fields
@@ -36,6 +37,7 @@ def validate_subgraphs(subgraphs: Sequence[Subgraph]) -> list[CompositionError]:
     """Every problem with the federation directives of each subgraph."""
     errors: list[CompositionError] = []
     for subgraph in subgraphs:
+        errors += check_interfaces(subgraph)
         errors += _check_subgraph(subgraph)
     return errors
 
