@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit clean bench bench-smoke lock
+.PHONY: demo test lint typecheck unit clean bench bench-smoke soak lock
 
 # web/: pinned GraphiQL (its postinstall copies the bundles into edge/static/vendor/, which the
 # gateway serves offline), the graphql-http audit and playwright-core for the browser test.
@@ -38,6 +38,11 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	$(BIN)/python -m bench.run --smoke
+
+# soak/: 10 minutes of mixed load at a production gateway in front of the demo, on loopback;
+# prints requests, statuses and the gateway's RSS (soak/README.md). Not part of `make test`.
+soak: $(STAMP)
+	$(BIN)/python -m soak.run soak --minutes 10
 
 # After a change to pyproject.toml's dependencies: install its ranges unpinned, then pin what
 # was installed (tests/test_lock.py checks the pins against the ranges and the .venv).
