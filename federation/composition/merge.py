@@ -197,6 +197,8 @@ class _Merger:
                 [g for g, _f in defs],
                 coordinate,
             )
+        # In Apollo's order, so that the first error is the same: arguments, type, sharing.
+        args = self.merge_args(coordinate, resolving or defs)
         typed = resolving or defs
         merged_type = self.merge_output_type(coordinate, typed)
         for graph, fdef in external:
@@ -210,7 +212,6 @@ class _Merger:
                     coordinate,
                 )
         self.check_sharing(coordinate, parent, defs, resolving, overridden)
-        args = self.merge_args(coordinate, [f for _g, f in resolving] or [f for _g, f in defs])
         all_equal = len({f.type_str for _g, f in defs}) == 1
         joins = self.field_joins(parent, name, defs, graphs_of_type, overridden, all_equal)
         visible = [f for _g, f in resolving] or [f for _g, f in defs]
@@ -349,7 +350,7 @@ class _Merger:
         return types[0]
 
     def merge_input_type(
-        self, coordinate: str, code: str, typed: Sequence[tuple[str, TypeNode]]
+        self, coordinate: str, code: str, typed: Sequence[tuple[str, TypeNode]], what: str = ""
     ) -> TypeNode:
         types = [t for _g, t in typed]
         for candidate in types:
@@ -358,18 +359,21 @@ class _Merger:
         listing = " but ".join(f'type "{print_ast(t)}" in subgraph "{g}"' for g, t in typed)
         self.error(
             code,
-            f'Type of "{coordinate}" is incompatible across subgraphs: it has {listing}',
+            f'Type of {what}"{coordinate}" is incompatible across subgraphs: it has {listing}',
             [g for g, _t in typed],
             coordinate,
         )
         return types[0]
 
-    def merge_args(self, coordinate: str, defs: Sequence[FieldDef]) -> tuple[ArgDef, ...]:
-        names = list(dict.fromkeys(a.name for f in defs for a in f.args))
+    def merge_args(
+        self, coordinate: str, defs: Sequence[tuple[str, FieldDef]]
+    ) -> tuple[ArgDef, ...]:
+        names = list(dict.fromkeys(a.name for _g, f in defs for a in f.args))
         out: list[ArgDef] = []
         for name in names:
             arg_coordinate = f"{coordinate}({name}:)"
-            present = [a for f in defs for a in f.args if a.name == name]
+            with_graph = [(g, a) for g, f in defs for a in f.args if a.name == name]
+            present = [a for _g, a in with_graph]
             if len(present) < len(defs):
                 if any(isinstance(a.type, NonNullTypeNode) and a.default is None for a in present):
                     self.error(
@@ -383,7 +387,8 @@ class _Merger:
             arg_type = self.merge_input_type(
                 arg_coordinate,
                 "FIELD_ARGUMENT_TYPE_MISMATCH",
-                [(str(i), a.type) for i, a in enumerate(present)],
+                [(g, a.type) for g, a in with_graph],
+                what="argument ",
             )
             defaults = {print_ast(a.default) if a.default else None for a in present}
             if len(defaults) > 1:
