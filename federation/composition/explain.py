@@ -34,7 +34,7 @@ def example_query(root: str, path: Sequence[str]) -> str:
         node: SelectionNode
         if step.startswith("... on "):
             condition = NamedTypeNode(name=NameNode(value=step[len("... on ") :]))
-            inner = selection or SelectionSetNode(selections=(_typename(),))
+            inner = selection or SelectionSetNode(selections=(_anything(),))
             node = InlineFragmentNode(type_condition=condition, selection_set=inner)
         else:
             node = FieldNode(name=NameNode(value=step), selection_set=selection)
@@ -51,6 +51,11 @@ def example_query(root: str, path: Sequence[str]) -> str:
 
 def _typename() -> FieldNode:
     return FieldNode(name=NameNode(value="__typename"))
+
+
+def _anything() -> FieldNode:
+    # Apollo ends a path that fails at a type condition with "...": any selection fails there.
+    return FieldNode(name=NameNode(value="..."))
 
 
 def unsatisfiable_message(query: str, reasons: Sequence[tuple[str, Sequence[str]]]) -> str:

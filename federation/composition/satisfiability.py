@@ -349,10 +349,30 @@ class _Checker:
             if mtype.kind in ("INTERFACE", "UNION"):
                 for member in self.possible(mtype):
                     cast = [s for st in situation.states for s in self.downcast(st, member)]
+                    path = (*situation.path, f"... on {member}")
                     if cast:
-                        path = (*situation.path, f"... on {member}")
                         queue.append(_Situation(member, frozenset(cast), path, situation.root))
+                    elif self.only_interface_objects(mtype, situation):
+                        errors.setdefault(path, self.cast_error(mtype, path, situation))
         return list(errors.values())
+
+    def only_interface_objects(self, mtype: MergedType, situation: _Situation) -> bool:
+        """Whether every subgraph the path stands in knows `mtype` only as an @interfaceObject
+        (there, no value says which implementation it is)."""
+        objects = {j.graph for j in mtype.joins if j.is_interface_object}
+        return all(s.graph in objects for s in situation.states)
+
+    def cast_error(
+        self, mtype: MergedType, path: tuple[str, ...], situation: _Situation
+    ) -> CompositionError:
+        why = (
+            "no subgraph can be reached to resolve the implementation type of @interfaceObject "
+            f'type "{mtype.name}".'
+        )
+        reasons = [(g, [why]) for g in sorted({s.graph for s in situation.states})]
+        message = unsatisfiable_message(example_query(situation.root, path), reasons)
+        graphs = tuple(g for g, _r in reasons)
+        return CompositionError("SATISFIABILITY_ERROR", message, graphs, mtype.name)
 
     def hidden(self, type_name: str) -> bool:
         mtype = self.types.get(type_name)
