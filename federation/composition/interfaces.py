@@ -5,6 +5,7 @@
 - A `@key` on an interface (Federation 2) is on every implementation the subgraph has
   (`INTERFACE_KEY_NOT_ON_IMPLEMENTATION`): an entity reached through the interface is then
   resolvable whatever its concrete type.
+- An `@interfaceObject` has a `@key` (`INTERFACE_OBJECT_USAGE_ERROR`): it stands for entities.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ def check_interfaces(subgraph: Subgraph) -> list[CompositionError]:
                 errors += _check_implementation(subgraph, tdef, iface)
     if not subgraph.fed1:
         errors += _check_interface_keys(subgraph)
+    for tdef in subgraph.types.values():
+        if tdef.interface_object and not tdef.keys:
+            errors.append(_error(subgraph, "INTERFACE_OBJECT_USAGE_ERROR", tdef.name,
+                "The @interfaceObject directive can only be applied to entity types but type "
+                f'"{tdef.name}" has no @key in this subgraph.'))  # fmt: skip
     return errors
 
 

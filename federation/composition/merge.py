@@ -38,7 +38,7 @@ from .merged import (
     MergedSchema,
     MergedType,
 )
-from .model import ArgDef, FieldDef, Subgraph, TypeDef, named_type
+from .model import ArgDef, FieldDef, Subgraph, TypeDef
 from .upgrade import provided_fields, used_fields
 
 __all__ = ["merge"]
@@ -201,16 +201,7 @@ class _Merger:
         args = self.merge_args(coordinate, resolving or defs)
         typed = resolving or defs
         merged_type = self.merge_output_type(coordinate, typed)
-        for graph, fdef in external:
-            if named_type(fdef.type) != named_type(merged_type):
-                self.error(
-                    "EXTERNAL_TYPE_MISMATCH",
-                    f'Type of field "{coordinate}" is incompatible across subgraphs (where '
-                    f'marked @external): it has type "{print_ast(merged_type)}" in the resolving '
-                    f'subgraphs but type "{fdef.type_str}" in subgraph "{graph}"',
-                    [graph],
-                    coordinate,
-                )
+        self.check_external_types(coordinate, defs, external, merged_type)
         self.check_sharing(coordinate, parent, defs, resolving, overridden)
         all_equal = len({f.type_str for _g, f in defs}) == 1
         joins = self.field_joins(parent, name, defs, graphs_of_type, overridden, all_equal)
@@ -231,6 +222,36 @@ class _Merger:
             requires={g: f.requires for g, f in resolving if f.requires},
             provides={g: f.provides for g, f in resolving if f.provides},
             joins=joins,
+        )
+
+    def check_external_types(
+        self,
+        coordinate: str,
+        defs: Sequence[tuple[str, FieldDef]],
+        external: Sequence[tuple[str, FieldDef]],
+        merged_type: TypeNode,
+    ) -> None:
+        """An @external field has the supergraph's type, or (when the subgraphs disagree) a
+        strict subtype of it: what the subgraph expects to receive must be what it gets."""
+        all_equal = len({f.type_str for _g, f in defs}) == 1
+        merged = print_ast(merged_type)
+        if all(
+            f.type_str == merged or (not all_equal and subtype(self.subgraphs, f.type, merged_type))
+            for _g, f in external
+        ):
+            return
+        by_type: dict[str, list[str]] = {merged: []}
+        for graph, fdef in defs:
+            by_type.setdefault(fdef.type_str, []).append(graph)
+        listing = " but ".join(
+            f'type "{t}" in {_subgraphs(graphs)}' for t, graphs in by_type.items() if graphs
+        )
+        self.error(
+            "EXTERNAL_TYPE_MISMATCH",
+            f'Type of field "{coordinate}" is incompatible across subgraphs (where marked '
+            f"@external): it has {listing}",
+            [g for g, _f in defs],
+            coordinate,
         )
 
     def field_joins(
@@ -308,8 +329,8 @@ class _Merger:
             self.error(
                 "INVALID_FIELD_SHARING",
                 f'Non-shareable field "{coordinate}" is resolved from multiple subgraphs: it is '
-                f"resolved from subgraphs {quoted_names(g for g, _s in sharers)} and defined as "
-                f"non-shareable in {everywhere if len(bad) == len(sharers) else quoted_names(bad)}",
+                f"resolved from {_subgraphs([g for g, _s in sharers])} and defined as "
+                f"non-shareable in {everywhere if len(bad) == len(sharers) else _subgraphs(bad)}",
                 [g for g, _s in sharers],
                 coordinate,
             )
@@ -553,6 +574,11 @@ class _Merger:
             inaccessible=any(t.inaccessible for _g, t in sources),
             tags=union_tags(t.tags for _g, t in sources),
         )
+
+
+def _subgraphs(graphs: Sequence[str]) -> str:
+    """`subgraph "a"`, `subgraphs "a" and "b"`, as Apollo names them in messages."""
+    return ("subgraph " if len(graphs) == 1 else "subgraphs ") + quoted_names(graphs)
 
 
 def merge(
