@@ -23,7 +23,7 @@ def _applied(sdl: str, type_name: str, field_name: str | None = None) -> list[st
     node = named.ast_node
     if field_name is not None:
         assert isinstance(named, GraphQLObjectType)
-        node = named.fields[field_name].ast_node  # type: ignore[assignment]
+        node = named.fields[field_name].ast_node
     return [print_ast(d) for d in node.directives or () if not d.name.value.startswith("join__")]
 
 
