@@ -70,9 +70,9 @@ class VegasLimit:
     def __init__(
         self,
         *,
-        initial: int = 20,
-        min_limit: int = 4,
-        max_limit: int = 200,
+        initial: int = 100,
+        min_limit: int = 10,
+        max_limit: int = 1000,
         smoothing: float = 0.5,
         window: int = 2000,
         max_operations: int = 256,
@@ -159,8 +159,8 @@ class ConcurrencyLimiter:
         self,
         limit: VegasLimit,
         *,
-        queue_size: int = 50,
-        queue_timeout: float = 0.5,
+        queue_size: int = 1000,
+        queue_timeout: float = 5.0,
         clock: Clock = time.monotonic,
     ) -> None:
         self.limit = limit
@@ -178,10 +178,11 @@ class ConcurrencyLimiter:
         return len(self._waiters)
 
     @asynccontextmanager
-    async def slot(self, op: Hashable = None) -> AsyncIterator[Slot]:
+    async def slot(self, op: Hashable = None, *, wait: float | None = None) -> AsyncIterator[Slot]:
         """Hold one slot for a fetch of operation `op`, which sets the `outcome` of what it is
-        given. Raises `Overloaded` if the fetch is shed."""
-        await self._acquire()
+        given. A queued fetch waits at most `wait` seconds (at most `queue_timeout`): a fetch
+        whose own deadline comes first would only time out. Raises `Overloaded` if shed."""
+        await self._acquire(self.queue_timeout if wait is None else min(wait, self.queue_timeout))
         slot = Slot()
         started = self._clock()
         inflight = self.inflight
@@ -199,17 +200,17 @@ class ConcurrencyLimiter:
                 self.limit.update(Sample(rtt, inflight, slot.outcome == "dropped", op))
             self._wake()
 
-    async def _acquire(self) -> None:
+    async def _acquire(self, wait: float) -> None:
         if self.inflight < self.limit.limit and not self._waiters:
             self.inflight += 1
             return
-        if len(self._waiters) >= self.queue_size:
+        if len(self._waiters) >= self.queue_size or wait <= 0:
             self.shed += 1
             raise Overloaded(self.queue_timeout)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), self.queue_timeout)
+            await asyncio.wait_for(asyncio.shield(waiter), wait)
         except TimeoutError:
             if waiter.done() and not waiter.cancelled():
                 return  # a slot came just as the wait ran out: take it

@@ -73,13 +73,14 @@ class Resilience:
     #: fetches in flight to each subgraph follow its latency (federation/subgraphs/concurrency.py)
     adaptive_concurrency: bool = True
     #: a subgraph's concurrency limit: at first, at least and at most
-    initial_concurrency: int = 20
-    min_concurrency: int = 4
-    max_concurrency: int = 200
-    #: fetches that may wait for a slot past the limit, and for how many seconds; the rest
-    #: are shed at once (OVERLOADED)
-    queue_size: int = 50
-    queue_timeout: float = 0.5
+    initial_concurrency: int = 100
+    min_concurrency: int = 10
+    max_concurrency: int = 1000
+    #: fetches that may wait for a slot past the limit, and for how many seconds at most (never
+    #: past the fetch's own deadline: it would only time out); the rest are shed at once
+    #: (OVERLOADED)
+    queue_size: int = 1000
+    queue_timeout: float = 5.0
     #: extra attempts after a failed query (mutations never retry)
     max_retries: int = 2
     #: retries may add this fraction of the fetches to each subgraph
@@ -447,7 +448,8 @@ class ResilientFetcher:
         service_name = request.service_name
         op = request.body.get("query")
         try:
-            async with limiter.slot(op if isinstance(op, str) else None) as slot:
+            left = deadline - asyncio.get_running_loop().time()
+            async with limiter.slot(op if isinstance(op, str) else None, wait=left) as slot:
                 try:
                     return await self.inner.fetch(request)
                 except SubgraphFetchError as error:

@@ -129,3 +129,13 @@ async def _hold(limiter: ConcurrencyLimiter, *, forever: bool = False) -> int:
         if forever:
             await asyncio.Event().wait()
         return limiter.inflight
+
+
+async def test_limiter_never_queues_a_fetch_past_its_own_deadline() -> None:
+    limiter = ConcurrencyLimiter(VegasLimit(initial=1, min_limit=1), queue_size=10)
+    async with limiter.slot("q"):
+        # No time left before the fetch's deadline: shed now rather than time out later.
+        with pytest.raises(Overloaded):
+            async with limiter.slot("q", wait=0):
+                pass
+    assert limiter.shed == 1 and limiter.queued == 0

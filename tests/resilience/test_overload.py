@@ -50,6 +50,20 @@ async def test_overload_burst_next_to_expensive_queries_keeps_tv_home_whole() ->
         assert _whole(await _tv_home(demo))
 
 
+async def test_overload_burst_of_distinct_pages_is_served_not_shed() -> None:
+    # 200 different title pages at once share no fetch: every one waits its turn at the
+    # subgraphs' concurrency limits, within its deadline, instead of being shed.
+    query = device_query("web/title.graphql")
+    async with demo_gateway(dev=False) as demo:
+        pages = await asyncio.gather(
+            *(
+                demo.client.post("/graphql", json={"query": query, "variables": {"id": f"t{i}"}})
+                for i in range(1, 201)
+            )
+        )
+    assert sum(_whole(page.json()) for page in pages) == 200
+
+
 async def test_overload_subgraph_killed_under_load_fails_only_its_fields_while_down() -> None:
     resilience = Resilience(reset_timeout=0.5, failure_threshold=5, max_retries=0)
     async with demo_gateway(dev=False, config=GatewayConfig(resilience=resilience)) as demo:
