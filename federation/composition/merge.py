@@ -22,6 +22,8 @@ from .errors import CompositionError, CompositionHint
 from .fieldset import field_set_paths
 from .merge_rules import (
     enum_usage,
+    external_type_mismatch,
+    named_list,
     pick_description,
     quoted_names,
     spread_interface_objects,
@@ -231,28 +233,15 @@ class _Merger:
         external: Sequence[tuple[str, FieldDef]],
         merged_type: TypeNode,
     ) -> None:
-        """An @external field has the supergraph's type, or (when the subgraphs disagree) a
-        strict subtype of it: what the subgraph expects to receive must be what it gets."""
-        all_equal = len({f.type_str for _g, f in defs}) == 1
-        merged = print_ast(merged_type)
-        if all(
-            f.type_str == merged or (not all_equal and subtype(self.subgraphs, f.type, merged_type))
-            for _g, f in external
-        ):
-            return
-        by_type: dict[str, list[str]] = {merged: []}
-        for graph, fdef in defs:
-            by_type.setdefault(fdef.type_str, []).append(graph)
-        listing = " but ".join(
-            f'type "{t}" in {_subgraphs(graphs)}' for t, graphs in by_type.items() if graphs
-        )
-        self.error(
-            "EXTERNAL_TYPE_MISMATCH",
-            f'Type of field "{coordinate}" is incompatible across subgraphs (where marked '
-            f"@external): it has {listing}",
-            [g for g, _f in defs],
-            coordinate,
-        )
+        listing = external_type_mismatch(self.subgraphs, defs, external, merged_type)
+        if listing is not None:
+            self.error(
+                "EXTERNAL_TYPE_MISMATCH",
+                f'Type of field "{coordinate}" is incompatible across subgraphs (where marked '
+                f"@external): it has {listing}",
+                [g for g, _f in defs],
+                coordinate,
+            )
 
     def field_joins(
         self,
@@ -307,14 +296,23 @@ class _Merger:
     ) -> None:
         if self.kinds.get(parent) != "OBJECT" or parent in self.mismatched:
             return
-        sharers: list[tuple[str, bool]] = []
-        for graph, fdef in defs:
-            subgraph = next(s for s in self.subgraphs if s.name == graph)
+        by_graph = dict(defs)
+        interfaces = {i for _g, t in self.sources(parent) for i in t.interfaces}
+        sharers: list[tuple[str, str, bool]] = []  # graph, how it is named, shareable
+        for subgraph in self.subgraphs:
+            graph = subgraph.name
+            fdef = by_graph.get(graph)
+            if fdef is None:
+                # A subgraph without the type resolves the field of every implementation
+                # through an @interfaceObject that has it.
+                if parent not in subgraph.types:
+                    sharers += self.interface_object_sharers(subgraph, interfaces, coordinate)
+                continue
             if graph in overridden:
                 continue
             if fdef.external:
                 if (parent, fdef.name) in self.provided_in(subgraph):
-                    sharers.append((graph, True))
+                    sharers.append((graph, f'"{graph}"', True))
                 continue
             tdef = subgraph.types[parent]
             if tdef.interface_object:
@@ -322,18 +320,35 @@ class _Merger:
             shareable = (
                 fdef.shareable or tdef.shareable or (parent, fdef.name) in self.key_fields(subgraph)
             )
-            sharers.append((graph, shareable))
-        if len(sharers) > 1 and not all(s for _g, s in sharers):
-            bad = [g for g, s in sharers if not s]
+            sharers.append((graph, f'"{graph}"', shareable))
+        if len(sharers) > 1 and not all(s for _g, _n, s in sharers):
+            bad = [n for _g, n, s in sharers if not s]
             everywhere = "all of them"
             self.error(
                 "INVALID_FIELD_SHARING",
                 f'Non-shareable field "{coordinate}" is resolved from multiple subgraphs: it is '
-                f"resolved from {_subgraphs([g for g, _s in sharers])} and defined as "
-                f"non-shareable in {everywhere if len(bad) == len(sharers) else _subgraphs(bad)}",
-                [g for g, _s in sharers],
+                f"resolved from {named_list([n for _g, n, _s in sharers])} and defined as "
+                f"non-shareable in {everywhere if len(bad) == len(sharers) else named_list(bad)}",
+                [g for g, _n, _s in sharers],
                 coordinate,
             )
+
+    def interface_object_sharers(
+        self, subgraph: Subgraph, interfaces: set[str], coordinate: str
+    ) -> list[tuple[str, str, bool]]:
+        name = coordinate.split(".", 1)[1]
+        out: list[tuple[str, str, bool]] = []
+        for iface in sorted(interfaces):
+            idef = subgraph.types.get(iface)
+            ifield = idef.fields.get(name) if idef is not None else None
+            if idef is None or not idef.interface_object or ifield is None or ifield.external:
+                continue
+            shareable = (
+                ifield.shareable or idef.shareable or (iface, name) in self.key_fields(subgraph)
+            )
+            label = f'"{subgraph.name}" (through @interfaceObject field "{iface}.{name}")'
+            out.append((subgraph.name, label, shareable))
+        return out
 
     def key_fields(self, subgraph: Subgraph) -> set[tuple[str, str]]:
         out: set[tuple[str, str]] = set()
@@ -574,11 +589,6 @@ class _Merger:
             inaccessible=any(t.inaccessible for _g, t in sources),
             tags=union_tags(t.tags for _g, t in sources),
         )
-
-
-def _subgraphs(graphs: Sequence[str]) -> str:
-    """`subgraph "a"`, `subgraphs "a" and "b"`, as Apollo names them in messages."""
-    return ("subgraph " if len(graphs) == 1 else "subgraphs ") + quoted_names(graphs)
 
 
 def merge(

@@ -6,16 +6,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from graphql import ListTypeNode, NamedTypeNode, NonNullTypeNode, TypeNode
+from graphql import ListTypeNode, NamedTypeNode, NonNullTypeNode, TypeNode, print_ast
 
 from .merged import JoinField, MergedField, MergedType
 from .model import FieldDef, Subgraph, named_type
 
 __all__ = [
     "enum_usage",
+    "external_type_mismatch",
+    "named_list",
     "pick_description",
     "quoted_names",
     "spread_interface_objects",
+    "subgraph_list",
     "subtype",
     "type_listing",
     "union_tags",
@@ -117,3 +120,38 @@ def type_listing(defs: Sequence[tuple[str, FieldDef]]) -> str:
         for t, g in by_type.items()
     ]
     return " but ".join(parts)
+
+
+def subgraph_list(graphs: Sequence[str]) -> str:
+    """`subgraph "a"`, `subgraphs "a" and "b"`, as Apollo names them in messages."""
+    return ("subgraph " if len(graphs) == 1 else "subgraphs ") + quoted_names(graphs)
+
+
+def named_list(labels: Sequence[str]) -> str:
+    """`subgraph_list` for labels already quoted (`"b" (through @interfaceObject field ...)`)."""
+    listed = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    return ("subgraph " if len(labels) == 1 else "subgraphs ") + listed
+
+
+def external_type_mismatch(
+    subgraphs: Sequence[Subgraph],
+    defs: Sequence[tuple[str, FieldDef]],
+    external: Sequence[tuple[str, FieldDef]],
+    merged_type: TypeNode,
+) -> str | None:
+    """The types by subgraph when an @external field's type is neither the supergraph field's
+    nor (where subgraphs disagree) a strict subtype of it; None when all are fine: what the
+    subgraph expects to receive must be what it gets."""
+    all_equal = len({f.type_str for _g, f in defs}) == 1
+    merged = print_ast(merged_type)
+    if all(
+        f.type_str == merged or (not all_equal and subtype(subgraphs, f.type, merged_type))
+        for _g, f in external
+    ):
+        return None
+    by_type: dict[str, list[str]] = {merged: []}
+    for graph, fdef in defs:
+        by_type.setdefault(fdef.type_str, []).append(graph)
+    return " but ".join(
+        f'type "{t}" in {subgraph_list(graphs)}' for t, graphs in by_type.items() if graphs
+    )
