@@ -142,7 +142,9 @@ def external_type_mismatch(
     """The types by subgraph when an @external field's type is neither the supergraph field's
     nor (where subgraphs disagree) a strict subtype of it; None when all are fine: what the
     subgraph expects to receive must be what it gets."""
-    all_equal = len({f.type_str for _g, f in defs}) == 1
+    # As Apollo merges it: "the types agree" is asked of the resolving subgraphs only.
+    resolving = [f for _g, f in defs if not f.external] or [f for _g, f in defs]
+    all_equal = len({f.type_str for f in resolving}) == 1
     merged = print_ast(merged_type)
     if all(
         f.type_str == merged or (not all_equal and subtype(subgraphs, f.type, merged_type))
