@@ -332,10 +332,14 @@ class _Checker:
             if mtype.kind == "INTERFACE" and not self.possible(mtype):
                 # No object implements it: no value can ever stand there, so nothing to reach.
                 continue
+            # A subgraph where no object implements the interface never returns a value there.
+            live = [st for st in sorted(situation.states, key=repr) if not self.vacuous(st)]
+            if not live:
+                continue
             for fdef in mtype.fields.values():
                 if fdef.inaccessible or self.hidden(named_type(fdef.type)):
                     continue
-                ordered = sorted(situation.states, key=repr)
+                ordered = live
                 nxt = [s for st in ordered for s in self.resolve_in(st, fdef)]
                 path = (*situation.path, fdef.name)
                 if not nxt:
@@ -355,6 +359,20 @@ class _Checker:
                     elif self.only_interface_objects(mtype, situation):
                         errors.setdefault(path, self.cast_error(mtype, path, situation))
         return list(errors.values())
+
+    def vacuous(self, state: _State) -> bool:
+        """Whether `state` is an interface its subgraph has no implementation of (and is no
+        @interfaceObject there): a plan standing there has no value to go on with."""
+        mtype = self.types[state.type]
+        if mtype.kind != "INTERFACE":
+            return False
+        if any(j.graph == state.graph and j.is_interface_object for j in mtype.joins):
+            return False
+        return not any(
+            (state.graph, mtype.name) in t.implements
+            for t in self.types.values()
+            if t.kind == "OBJECT"
+        )
 
     def only_interface_objects(self, mtype: MergedType, situation: _Situation) -> bool:
         """Whether every subgraph the path stands in knows `mtype` only as an @interfaceObject
