@@ -129,7 +129,7 @@ def _check_subgraph(subgraph: Subgraph) -> list[CompositionError]:
         return errors
     used = used_fields(subgraph)
     for tdef in subgraph.types.values():
-        if tdef.kind != "OBJECT" or tdef.interface_object:
+        if tdef.kind != "OBJECT":
             continue
         for fdef in tdef.fields.values():
             if fdef.external and (tdef.name, fdef.name) not in used:
