@@ -200,8 +200,10 @@ class _Merger:
                 coordinate,
             )
         # In Apollo's order, so that the first error is the same: arguments, type, sharing.
-        args = self.merge_args(coordinate, resolving or defs)
-        typed = resolving or defs
+        # Types and arguments merge over every subgraph that declares the field without
+        # @external, overridden ones included (as Apollo merges them).
+        typed = [(g, f) for g, f in defs if not f.external] or defs
+        args = self.merge_args(coordinate, typed)
         merged_type = self.merge_output_type(coordinate, typed)
         self.check_external_types(coordinate, defs, external, merged_type)
         self.check_sharing(coordinate, parent, defs, resolving, overridden)
