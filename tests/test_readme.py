@@ -171,7 +171,9 @@ def test_readme_commands_run_as_written() -> None:
                     block_script = []
                 continue
             if command.text.startswith("make "):
-                dry = _bash(f"make -n {command.text.removeprefix('make ')}")
+                # Under `make test` this is a sub-make, which would add "Entering directory".
+                target = command.text.removeprefix("make ")
+                dry = _bash(f"make -n --no-print-directory {target}")
                 assert dry.returncode == 0, (command.text, dry.stderr)
                 if command.text != "make demo":
                     continue
