@@ -16,17 +16,23 @@ from .errors import CompositionError
 from .fieldset import parse_field_set
 from .model import Subgraph, TypeDef
 
-__all__ = ["check_interfaces"]
+__all__ = ["check_entity_interfaces", "check_implementations"]
 
 
-def check_interfaces(subgraph: Subgraph) -> list[CompositionError]:
-    """Every interface-implementation problem of one subgraph."""
+def check_implementations(subgraph: Subgraph) -> list[CompositionError]:
+    """Every type of the subgraph implements its interfaces as GraphQL requires."""
     errors: list[CompositionError] = []
     for tdef in subgraph.types.values():
         for iface_name in tdef.interfaces:
             iface = subgraph.types.get(iface_name)
             if iface is not None and iface.kind == "INTERFACE":
                 errors += _check_implementation(subgraph, tdef, iface)
+    return errors
+
+
+def check_entity_interfaces(subgraph: Subgraph) -> list[CompositionError]:
+    """Interface keys are on every implementation; an @interfaceObject has a key."""
+    errors: list[CompositionError] = []
     if not subgraph.fed1:
         errors += _check_interface_keys(subgraph)
     for tdef in subgraph.types.values():

@@ -424,6 +424,16 @@ def read_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Sub
                 )
             )
             continue
+        elif builder.has_definition and not is_extension:
+            errors.append(
+                CompositionError(
+                    code="INVALID_GRAPHQL",
+                    message=f'[{source.name}] There can be only one type named "{name}".',
+                    subgraphs=(source.name,),
+                    coordinate=name,
+                )
+            )
+            continue
         builder.add(definition, is_extension, names, rename)
     types = {name: builder.build() for name, builder in builders.items()}
     # Every subgraph answers `_service` on Query, so every subgraph has the Query type.

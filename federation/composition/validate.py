@@ -12,18 +12,19 @@ Per subgraph (before merging, as a subgraph that fails them has no meaning to me
 On the merged schema: `@inaccessible` leaves nothing visible that points at a hidden type
 (`REFERENCED_INACCESSIBLE`), no type with only hidden fields (`ONLY_INACCESSIBLE_CHILDREN`),
 no hidden required argument (`REQUIRED_INACCESSIBLE`), and every interface field is on every
-implementation (`INTERFACE_FIELD_NO_IMPLEM`).
+implementation (`INTERFACE_FIELD_NO_IMPLEM`) with a subtype of its type (`INVALID_GRAPHQL`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from graphql import NonNullTypeNode
+from graphql import NonNullTypeNode, print_ast
 
 from .errors import CompositionError
 from .fieldset import parse_field_set, walk_field_set
-from .interfaces import check_interfaces
+from .interfaces import check_entity_interfaces, check_implementations
+from .merge_rules import subtype
 from .merged import MergedSchema
 from .model import BUILTIN_SCALARS, Subgraph, named_type
 from .upgrade import used_fields
@@ -37,8 +38,10 @@ def validate_subgraphs(subgraphs: Sequence[Subgraph]) -> list[CompositionError]:
     """Every problem with the federation directives of each subgraph."""
     errors: list[CompositionError] = []
     for subgraph in subgraphs:
-        errors += check_interfaces(subgraph)
+        # In Apollo's order: GraphQL validity, the field sets, then the entity interfaces.
+        errors += check_implementations(subgraph)
         errors += _check_subgraph(subgraph)
+        errors += check_entity_interfaces(subgraph)
     return errors
 
 
@@ -204,5 +207,16 @@ def validate_merged(merged: MergedSchema, subgraphs: Sequence[Subgraph]) -> list
                                 f'type "{mtype.name}", which implements "{iface}", does not '
                                 f'have field "{iface_field.name}".', graphs_of(mtype.name),
                                 coordinate)
+                        )  # fmt: skip
+                        continue
+                    impl_field = mtype.fields[iface_field.name]
+                    if not subtype(subgraphs, impl_field.type, iface_field.type):
+                        coordinate = f"{mtype.name}.{impl_field.name}"
+                        errors.append(
+                            CompositionError("INVALID_GRAPHQL",
+                                f"Interface field {iface}.{iface_field.name} expects type "
+                                f"{print_ast(iface_field.type)} but {coordinate} of type "
+                                f"{print_ast(impl_field.type)} is not a proper subtype.",
+                                graphs_of(mtype.name), coordinate)
                         )  # fmt: skip
     return errors
