@@ -352,13 +352,25 @@ class _Checker:
                     queue.append(_Situation(target.name, frozenset(nxt), path, situation.root))
             if mtype.kind in ("INTERFACE", "UNION"):
                 for member in self.possible(mtype):
-                    cast = [s for st in situation.states for s in self.downcast(st, member)]
+                    per_state = [self.downcast(st, member) for st in situation.states]
+                    cast = [s for states in per_state for s in states]
                     path = (*situation.path, f"... on {member}")
+                    if any(
+                        not states and not self.is_interface_object(st)
+                        for st, states in zip(situation.states, per_state, strict=True)
+                    ):
+                        # As Apollo decides it: a plan standing where `member` cannot occur
+                        # never returns one, so this branch is satisfied as it is.
+                        continue
                     if cast:
                         queue.append(_Situation(member, frozenset(cast), path, situation.root))
                     elif self.only_interface_objects(mtype, situation):
                         errors.setdefault(path, self.cast_error(mtype, path, situation))
         return list(errors.values())
+
+    def is_interface_object(self, state: _State) -> bool:
+        mtype = self.types[state.type]
+        return any(j.graph == state.graph and j.is_interface_object for j in mtype.joins)
 
     def vacuous(self, state: _State) -> bool:
         """Whether `state` is an interface its subgraph has no implementation of (and is no
