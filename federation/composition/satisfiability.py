@@ -33,11 +33,12 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from graphql import FieldNode, InlineFragmentNode, SelectionSetNode
+from graphql import FieldNode, InlineFragmentNode, SelectionSetNode, print_ast
 
 from .errors import CompositionError
 from .explain import example_query, unsatisfiable_message
 from .fieldset import parse_field_set
+from .merge_rules import quoted_names, subgraph_list
 from .merged import MergedField, MergedSchema, MergedType
 from .model import named_type
 
@@ -348,6 +349,11 @@ class _Checker:
                     failed.setdefault(key, []).append(fdef)
                     continue
                 target = self.types.get(named_type(fdef.type))
+                if target is not None and target.kind in ("INTERFACE", "UNION"):
+                    mismatch = self.runtime_mismatch(mtype, fdef, target, nxt, situation, path)
+                    if mismatch is not None:
+                        errors.setdefault(path, mismatch)
+                        continue
                 if target is not None and target.kind in ("OBJECT", "INTERFACE", "UNION"):
                     queue.append(_Situation(target.name, frozenset(nxt), path, situation.root))
             if mtype.kind in ("INTERFACE", "UNION"):
@@ -367,6 +373,55 @@ class _Checker:
                     elif self.only_interface_objects(mtype, situation):
                         errors.setdefault(path, self.cast_error(mtype, path, situation))
         return list(errors.values())
+
+    def runtime_mismatch(
+        self,
+        parent: MergedType,
+        fdef: MergedField,
+        target: MergedType,
+        nxt: list[_State],
+        situation: _Situation,
+        path: tuple[str, ...],
+    ) -> CompositionError | None:
+        """`SHAREABLE_HAS_MISMATCHED_RUNTIME_TYPES`, as Apollo checks it: a field resolved by
+        several subgraphs whose abstract type has no runtime type in common among them."""
+        graphs = sorted({s.graph for s in nxt})
+        if len(fdef.resolved_in) < 2 or len(graphs) < 2:
+            return None
+        every = set(self.possible(target))
+        intersection = set(every)
+        by_listing: dict[str, list[str]] = {}
+        all_empty = True
+        for graph in graphs:
+            names = sorted(
+                t.name for t in self.types.values()
+                if t.kind == "OBJECT" and t.name in every and (
+                    (graph, target.name) in t.implements or (graph, t.name) in target.members)
+            )  # fmt: skip
+            if not names and self.is_interface_object(_State(target.name, graph)):
+                continue  # it stands for the interface's own runtime types
+            listing = "no runtime type is defined"
+            if names:
+                all_empty = False
+                listing = ("types " if len(names) > 1 else "type ") + quoted_names(names)
+            by_listing.setdefault(listing, []).append(graph)
+            intersection &= set(names)
+        if all_empty or intersection:
+            return None
+        lines = [f" - in {subgraph_list(g)}, {listing}" for listing, g in by_listing.items()]
+        coordinate = f"{parent.name}.{fdef.name}"
+        message = (
+            "For the following supergraph API query:\n"
+            + example_query(situation.root, (*path, "..."))
+            + f'\nShared field "{coordinate}" return type "{print_ast(fdef.type)}" has a '
+            "non-intersecting set of possible runtime types across subgraphs. Runtime types in "
+            "subgraphs are:\n" + ";\n".join(lines) + ".\nThis is not allowed as shared fields "
+            "must resolve the same way in all subgraphs, and that implies at least some common "
+            "runtime types between the subgraphs."
+        )
+        return CompositionError(
+            "SHAREABLE_HAS_MISMATCHED_RUNTIME_TYPES", message, tuple(graphs), coordinate
+        )
 
     def is_interface_object(self, state: _State) -> bool:
         mtype = self.types[state.type]
