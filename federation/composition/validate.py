@@ -171,6 +171,15 @@ def validate_merged(merged: MergedSchema, subgraphs: Sequence[Subgraph]) -> list
                             f'Argument "{coordinate}" is @inaccessible but is a required argument '
                             "of its field.", graphs_of(mtype.name), coordinate)
                     )  # fmt: skip
+                arg_type = named_type(arg.type)
+                if not fdef.inaccessible and not arg.inaccessible and arg_type in hidden:
+                    coordinate = f"{mtype.name}.{fdef.name}({arg.name}:)"
+                    errors.append(
+                        CompositionError("REFERENCED_INACCESSIBLE",
+                            f'Type "{arg_type}" is @inaccessible but is referenced by '
+                            f'"{coordinate}", which is in the API schema.', graphs_of(mtype.name),
+                            coordinate)
+                    )  # fmt: skip
         for ifield in mtype.input_fields.values():
             required = isinstance(ifield.type, NonNullTypeNode) and ifield.default is None
             children.append((ifield.name, ifield.inaccessible, named_type(ifield.type), required))
