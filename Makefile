@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict federation schema resolvers backends edge registry gateway.py demo.py bench tests
+	$(BIN)/mypy --strict federation schema resolvers backends edge registry soak gateway.py demo.py devloop.py bench tests
 
 unit: $(STAMP)
 	$(BIN)/pytest
