@@ -89,9 +89,14 @@ class RegistrySource:
         etag: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
+        clients: Path | None = None,
     ) -> None:
         self.url = url
         self.cache = cache
+        #: where each poll also refreshes the registered operations (the gateway's clients
+        #: folder, which the reloader watches: an operation registered while it runs is
+        #: served without a restart)
+        self.clients = clients
         self._current = current
         self._etag = etag
         self._transport = transport
@@ -109,6 +114,8 @@ class RegistrySource:
         # gains nothing from a kept-alive connection.
         async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
             sdl, self._etag = await _fetch(client, self.url, self._etag)
+            if self.clients is not None:
+                await _save_manifests(client, self.url, self.clients)
         if sdl is None or sdl == self._current:
             return None
         # Loaded here too, so that only a supergraph that loads replaces the one on disk.
@@ -126,6 +133,8 @@ def clients_dir(cache: Path) -> Path:
 
 
 async def _save_manifests(client: httpx.AsyncClient, url: str, folder: Path) -> None:
+    # There even before any client registers: the gateway's safelist reads it at start.
+    folder.mkdir(parents=True, exist_ok=True)
     try:
         response = await client.get(f"{url.rstrip('/')}/manifests")
         response.raise_for_status()
@@ -136,7 +145,10 @@ async def _save_manifests(client: httpx.AsyncClient, url: str, folder: Path) -> 
         return
     for name, manifest in manifests.items():
         text = json.dumps(manifest, indent=1)
-        await asyncio.to_thread(_write_atomically, folder / name / "registry.json", text)
+        path = folder / name / "registry.json"
+        # Rewritten only when it changed: the reloader takes a new file stamp for new operations.
+        if not path.exists() or await asyncio.to_thread(path.read_text) != text:
+            await asyncio.to_thread(_write_atomically, path, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,10 +194,17 @@ async def load_from_registry(
         except (OSError, SupergraphError) as cached_error:
             raise RegistryUnavailable(f"{error}; and {cache}: {cached_error}") from error
         etag = None
+    folder = clients_dir(cache) if cache is not None else None
     source = RegistrySource(
-        url, cache=cache, current=supergraph.sdl, etag=etag, transport=transport, timeout=timeout
+        url,
+        cache=cache,
+        current=supergraph.sdl,
+        etag=etag,
+        transport=transport,
+        timeout=timeout,
+        clients=folder,
     )
-    return FromRegistry(supergraph, source, clients_dir(cache) if cache is not None else None)
+    return FromRegistry(supergraph, source, folder)
 
 
 def registry_source_or_exit(url: str, cache: str | None) -> FromRegistry:

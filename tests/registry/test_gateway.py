@@ -173,3 +173,51 @@ async def test_registered_operations_are_the_safelist_of_a_gateway_fed_by_the_re
             assert registered.json() == {"data": {"titles": [{"id": "t1", "name": "Heat"}]}}
             free = await gateway.post("/graphql", json={"query": home}, headers=client)
             assert free.json()["errors"], free.text
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_an_operation_registered_while_the_gateway_runs_joins_its_safelist(
+    registry: Registry, tmp_path: Path
+) -> None:
+    cache = tmp_path / "supergraph.graphql"
+    tv = await registry.token("tv-team", clients=["tv"])
+    names = "query TvNames { titles { name } }"
+    async with serve_on_loopback(catalog_app()) as catalog_url:
+        await _publish(registry, graphs.CATALOG, f"{catalog_url}/graphql")
+        fed = await load_from_registry(
+            "http://registry", cache=cache, transport=httpx.ASGITransport(app=registry.app)
+        )
+        assert fed.clients_dir is not None
+        config = GatewayConfig()
+        config = dataclasses.replace(
+            config,
+            persisted=dataclasses.replace(
+                config.persisted, safelist=True, clients_dir=str(fed.clients_dir)
+            ),
+        )
+        app = create_app(
+            fed.supergraph, config=config, reload_source=fed.source, reload_interval=0.05
+        )
+        client = {"apollographql-client-name": "tv", "apollographql-client-version": "4.3"}
+        async with app.router.lifespan_context(app), _client(app) as gateway:
+            refused = await gateway.post("/graphql", json={"query": names}, headers=client)
+            assert refused.json()["errors"], refused.text
+            response = await registry.http.post(
+                "/operations/tv",
+                json={"version": "4.3", "operations": [{"name": "TvNames", "body": names}]},
+                headers={"authorization": f"Bearer {tv}"},
+            )
+            assert response.status_code == 200, response.text
+            (tmp_path / "tv").mkdir()
+            (tmp_path / "tv" / "names.graphql").write_text(names)
+            [expected] = build_manifest("tv", [tmp_path / "tv" / "names.graphql"]).operations
+            body: dict[str, Any] = {}
+            for _ in range(200):  # the gateway polls every 50 ms: well within 10 s
+                answer = await gateway.post(
+                    "/graphql", json={"documentId": f"sha256:{expected}"}, headers=client
+                )
+                body = answer.json()
+                if "data" in body:
+                    break
+                await asyncio.sleep(0.05)
+            assert body == {"data": {"titles": [{"name": "Heat"}]}}
