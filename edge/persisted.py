@@ -57,6 +57,7 @@ __all__ = [
     "PersistedOperationsError",
     "PersistedQueries",
     "build_manifest",
+    "canonical_body",
     "check_manifests",
     "load_manifests",
     "operation_id",
@@ -137,6 +138,15 @@ def operation_id(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def canonical_body(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> str:
+    """The operation and the fragments it uses (by name), printed: what an id is taken of, so
+    that a device build and the registry give one operation the same id."""
+    used = _used_fragments(operation, fragments)
+    return print_ast(DocumentNode(definitions=(operation, *(fragments[n] for n in sorted(used)))))
+
+
 def build_manifest(client: str, files: Iterable[Path]) -> Manifest:
     """The manifest of one client from its `.graphql` files (fragments are shared among them)."""
     operations: list[tuple[OperationDefinitionNode, str, str]] = []
@@ -159,9 +169,7 @@ def build_manifest(client: str, files: Iterable[Path]) -> Manifest:
         if name in names:
             raise ManifestError(f"client {client!r}: operation {name!r} is defined twice")
         names.add(name)
-        used = _used_fragments(operation, fragments)
-        document = DocumentNode(definitions=(operation, *(fragments[n] for n in sorted(used))))
-        body = print_ast(document)
+        body = canonical_body(operation, fragments)
         op = PersistedOperation(
             client=client,
             id=operation_id(body),

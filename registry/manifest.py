@@ -8,48 +8,16 @@ device sends the same id whether its operations came from a folder or from the r
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-from graphql import (
-    DocumentNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    OperationDefinitionNode,
-    Visitor,
-    parse,
-    print_ast,
-    visit,
-)
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
+
+from edge.persisted import canonical_body, operation_id
 
 from .store import Operation
 
 __all__ = ["manifests"]
-
-
-def _spreads(node: Any) -> list[str]:
-    names: list[str] = []
-
-    class Spreads(Visitor):
-        def enter_fragment_spread(self, spread: FragmentSpreadNode, *_args: Any) -> None:
-            names.append(spread.name.value)
-
-    visit(node, Spreads())
-    return names
-
-
-def _used(
-    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> list[str]:
-    used: set[str] = set()
-    pending: list[Any] = [operation]
-    while pending:
-        for name in _spreads(pending.pop()):
-            if name not in used and name in fragments:
-                used.add(name)
-                pending.append(fragments[name])
-    return sorted(used)
 
 
 def _entries(body: str) -> list[dict[str, str]]:
@@ -62,11 +30,10 @@ def _entries(body: str) -> list[dict[str, str]]:
         # Safelisted operations are named: an anonymous one could not be told apart in a log.
         if not isinstance(definition, OperationDefinitionNode) or definition.name is None:
             continue
-        used = (fragments[name] for name in _used(definition, fragments))
-        printed = print_ast(DocumentNode(definitions=(definition, *used)))
+        printed = canonical_body(definition, fragments)
         entries.append(
             {
-                "id": hashlib.sha256(printed.encode("utf-8")).hexdigest(),
+                "id": operation_id(printed),
                 "name": definition.name.value,
                 "type": definition.operation.value,
                 "body": printed,
