@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from graphql import NonNullTypeNode, TypeNode, print_ast
 
 from .errors import CompositionError, CompositionHint
-from .fieldset import field_set_paths
 from .merge_rules import (
     enum_usage,
     external_type_mismatch,
@@ -41,7 +40,7 @@ from .merged import (
     MergedType,
 )
 from .model import ArgDef, FieldDef, Subgraph, TypeDef
-from .upgrade import provided_fields, used_fields
+from .upgrade import key_fields, provided_fields, used_fields
 
 __all__ = ["merge"]
 
@@ -55,6 +54,13 @@ class _Merger:
         self.hints: list[CompositionHint] = []
         self.kinds: dict[str, str] = {}
         self.mismatched: set[str] = set()
+        # Per subgraph, once: the sharing checks ask them for every field.
+        #: (type, field) used by a key, requires or provides, or implementing an interface field
+        self.used = {s.name: used_fields(s) for s in self.subgraphs}
+        #: (type, field) some @provides of the subgraph selects
+        self.provided = {s.name: provided_fields(s) for s in self.subgraphs}
+        #: (type, field) named in a @key: shareable without saying so
+        self.key_paths = {s.name: key_fields(s) for s in self.subgraphs}
 
     def error(self, code: str, message: str, graphs: Sequence[str], coordinate: str) -> None:
         self.errors.append(CompositionError(code, message, tuple(graphs), coordinate))
@@ -255,7 +261,7 @@ class _Merger:
         all_equal: bool,
     ) -> tuple[JoinField, ...] | None:
         by_graph = dict(defs)
-        used_overridden = {g for g in overridden if (parent, name) in self.used_in(g)}
+        used_overridden = {g for g in overridden if (parent, name) in self.used[g]}
         needed = not all_equal or bool(overridden)
         for graph in graphs_of_type:
             fdef = by_graph.get(graph)
@@ -284,10 +290,6 @@ class _Merger:
             )
         return tuple(joins)
 
-    def used_in(self, graph: str) -> set[tuple[str, str]]:
-        # Used: by a key, requires or provides, or to implement an interface field (as Apollo).
-        return used_fields(next(s for s in self.subgraphs if s.name == graph))
-
     def check_sharing(
         self,
         coordinate: str,
@@ -313,14 +315,14 @@ class _Merger:
             if graph in overridden:
                 continue
             if fdef.external:
-                if (parent, fdef.name) in self.provided_in(subgraph):
+                if (parent, fdef.name) in self.provided[graph]:
                     sharers.append((graph, f'"{graph}"', True))
                 continue
             tdef = subgraph.types[parent]
             if tdef.interface_object:
                 continue
             shareable = (
-                fdef.shareable or tdef.shareable or (parent, fdef.name) in self.key_fields(subgraph)
+                fdef.shareable or tdef.shareable or (parent, fdef.name) in self.key_paths[graph]
             )
             sharers.append((graph, f'"{graph}"', shareable))
         if len(sharers) > 1 and not all(s for _g, _n, s in sharers):
@@ -346,21 +348,11 @@ class _Merger:
             if idef is None or not idef.interface_object or ifield is None or ifield.external:
                 continue
             shareable = (
-                ifield.shareable or idef.shareable or (iface, name) in self.key_fields(subgraph)
+                ifield.shareable or idef.shareable or (iface, name) in self.key_paths[subgraph.name]
             )
             label = f'"{subgraph.name}" (through @interfaceObject field "{iface}.{name}")'
             out.append((subgraph.name, label, shareable))
         return out
-
-    def key_fields(self, subgraph: Subgraph) -> set[tuple[str, str]]:
-        out: set[tuple[str, str]] = set()
-        for tdef in subgraph.types.values():
-            for key in tdef.keys:
-                out |= field_set_paths(subgraph, tdef.name, key.fields)
-        return out
-
-    def provided_in(self, subgraph: Subgraph) -> set[tuple[str, str]]:
-        return provided_fields(subgraph)
 
     # -- types of fields and arguments ------------------------------------------------------------
 

@@ -22,7 +22,13 @@ from dataclasses import replace
 from .fieldset import field_set_paths
 from .model import Subgraph, TypeDef
 
-__all__ = ["drop_fake_externals", "provided_fields", "upgrade_fed1", "used_fields"]
+__all__ = [
+    "drop_fake_externals",
+    "key_fields",
+    "provided_fields",
+    "upgrade_fed1",
+    "used_fields",
+]
 
 
 def used_fields(subgraph: Subgraph) -> set[tuple[str, str]]:
@@ -116,6 +122,15 @@ def _resolved_elsewhere(others: Sequence[Subgraph], type_name: str, field_name: 
         if not fdef.external or (type_name, field_name) in provided_fields(other):
             return True
     return False
+
+
+def key_fields(subgraph: Subgraph) -> set[tuple[str, str]]:
+    """(type, field) pairs that some `@key` of the subgraph selects."""
+    out: set[tuple[str, str]] = set()
+    for tdef in subgraph.types.values():
+        for key in tdef.keys:
+            out |= field_set_paths(subgraph, tdef.name, key.fields)
+    return out
 
 
 def provided_fields(subgraph: Subgraph) -> set[tuple[str, str]]:
