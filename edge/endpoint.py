@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeAlias
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -29,7 +30,7 @@ from edge.http import (
     GRAPHQL_RESPONSE,
     JSON,
     RequestError,
-    graphql_response,
+    encoded_response,
     read_request,
     request_error_response,
     response_media_type,
@@ -38,6 +39,7 @@ from edge.observability import query_plan_timings_extension
 from edge.persisted import PersistedQueries
 from edge.policy import introspection_errors, mask_errors, strip_suggestions
 from federation.authorization import deny
+from federation.demand import response_too_large
 from federation.engine import Engine, EngineResult
 from federation.operation import OperationError
 from federation.telemetry.tracing import note_result
@@ -150,6 +152,7 @@ class GraphQLEndpoint:
             media_type,
             outcome="rejected" if result.rejected else "executed",
             plan=_plan(result) if wants_plan else None,
+            max_bytes=engine.limits.max_response_bytes,
         )
 
     def _respond(
@@ -159,11 +162,20 @@ class GraphQLEndpoint:
         *,
         outcome: _Outcome,
         plan: str | None = None,
+        max_bytes: int | None = None,
     ) -> Response:
-        """The one way out: the status, then what the client may see of `body`."""
+        """The one way out: the status, then what the client may see of `body`, encoded once;
+        past `max_bytes` it is replaced by a RESPONSE_TOO_LARGE error."""
+        encoded = orjson.dumps(self._visible(body, plan))
+        if max_bytes is not None and len(encoded) > max_bytes:
+            body = {"data": None, "errors": [response_too_large(len(encoded), max_bytes)]}
+            encoded = orjson.dumps(self._visible(body, None))
+        note_result(body)  # unmasked: the access log keeps what clients no longer see
+        return encoded_response(encoded, _status(body, outcome, media_type), media_type)
+
+    def _visible(self, body: Mapping[str, Any], plan: str | None) -> dict[str, Any]:
+        """What the client may see of `body`, with the plan where asked and allowed."""
         graphql = self.config.graphql
-        note_result(body)  # before masking: the access log keeps what clients no longer see
-        status = _status(body, outcome, media_type)
         out = dict(body)
         if not graphql.introspection:
             out = strip_suggestions(out)
@@ -173,7 +185,7 @@ class GraphQLEndpoint:
             out["extensions"] = {
                 **out.get("extensions", {}), "queryPlan": plan, **query_plan_timings_extension()
             }  # fmt: skip
-        return graphql_response(out, status, media_type)
+        return out
 
 
 def _plan(result: EngineResult) -> str | None:

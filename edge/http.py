@@ -128,7 +128,18 @@ def graphql_response(
 ) -> Response:
     """A GraphQL response body in the negotiated media type."""
     note_result(body)  # requests refused before execution count their errors too
-    response = Response(orjson.dumps(body), status_code=status, media_type=media_type)
+    return encoded_response(orjson.dumps(body), status, media_type, headers=headers)
+
+
+def encoded_response(
+    encoded: bytes,
+    status: int,
+    media_type: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A GraphQL response whose body is already encoded JSON."""
+    response = Response(encoded, status_code=status, media_type=media_type)
     # The same URL answers differently per Accept; shared caches must key on it.
     response.headers["vary"] = "Accept"
     response.headers.update(headers or {})

@@ -24,7 +24,6 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import orjson
 from graphql import (
     ConstDirectiveNode,
     FieldDefinitionNode,
@@ -232,13 +231,8 @@ class CostCache:
         return verdict
 
 
-def response_too_large(body: Mapping[str, Any], max_bytes: int | None) -> dict[str, Any] | None:
-    """The error that replaces an answer of more than `max_bytes` bytes of JSON, or None."""
-    if max_bytes is None:
-        return None
-    size = len(orjson.dumps(body))
-    if size <= max_bytes:
-        return None
+def response_too_large(size: int, max_bytes: int) -> dict[str, Any]:
+    """The error that replaces an answer of `size` bytes of JSON, past `max_bytes`."""
     return {
         "message": f"The answer is {size} bytes, more than the max_response_bytes limit of "
         f"{max_bytes}: ask for fewer items or fields.",

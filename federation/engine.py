@@ -23,7 +23,7 @@ from graphql import (
     is_abstract_type,
 )
 
-from federation.demand import CostCache, ListSizes, read_demand, response_too_large
+from federation.demand import CostCache, ListSizes, read_demand
 from federation.errors import PlanningError
 from federation.execution.executor import execute_plan
 from federation.execution.shaping import shape_response
@@ -253,9 +253,6 @@ class Engine:
             errors=errors,
             observe_list=self.list_sizes.observe,
         )
-        too_large = response_too_large(body, self.limits.max_response_bytes)
-        if too_large is not None:
-            return EngineResult({"data": None, "errors": [too_large]}, plan)
         if introspection and isinstance(body.get("data"), dict):
             # Introspection next to data fields: the gateway answers that part itself.
             answered = self._introspect(prepared.operation, introspection, prepared, coerced)

@@ -100,8 +100,8 @@ class Limits:
     max_cost: int | None = 50_000
     #: list size assumed when nothing else gives it (federation/demand.py lists what does)
     default_list_size: int = 10
-    #: bytes of JSON in one answer: past it, the answer is replaced by a RESPONSE_TOO_LARGE
-    #: error (4 MiB; a TV home screen is about 100 KB)
+    #: bytes of JSON in one answer: past it, the edge sends a RESPONSE_TOO_LARGE error instead,
+    #: measured on the body it encodes anyway (4 MiB; a TV home screen is about 100 KB)
     max_response_bytes: int | None = 4 * 1024 * 1024
     #: nesting of arrays and objects in the request's JSON variables
     max_variables_depth: int | None = 32
