@@ -5,7 +5,11 @@
 // stdout: JSON {"plan": "<Apollo's text form>"} or {"errors": [{"message"}]}; exit 0 both ways.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Supergraph, operationFromDocument } from '@apollo/federation-internals';
+import {
+  ROUTER_SUPPORTED_SUPERGRAPH_FEATURES,
+  Supergraph,
+  operationFromDocument,
+} from '@apollo/federation-internals';
 import { QueryPlanner, prettyFormatQueryPlan } from '@apollo/query-planner';
 import { parse } from 'graphql';
 
@@ -24,7 +28,10 @@ async function main() {
     strict: true,
   });
   if (!values.supergraph) throw new Error('usage: node plan.mjs --supergraph FILE < op.graphql');
-  const supergraph = Supergraph.build(readFileSync(values.supergraph, 'utf8'));
+  // The Router's feature set, as Apollo's own planner tests use: @context is for: SECURITY.
+  const supergraph = Supergraph.build(readFileSync(values.supergraph, 'utf8'), {
+    supportedFeatures: ROUTER_SUPPORTED_SUPERGRAPH_FEATURES,
+  });
   const document = parse(await readStdin());
   let out;
   try {

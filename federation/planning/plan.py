@@ -21,6 +21,7 @@ from graphql import (
 
 __all__ = [
     "ConditionNode",
+    "ContextRewrite",
     "FetchNode",
     "FlatRequires",
     "FlattenNode",
@@ -71,6 +72,24 @@ FlatRequires: TypeAlias = tuple[str, tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True, slots=True)
+class ContextRewrite:
+    """Where each entity of a fetch finds the value of one `@fromContext` argument.
+
+    From the entity, go `levels` fields up the response (list items do not count) to the
+    ancestor that sets the context; when `type_condition` is set, only an ancestor whose
+    `__typename` is that type (or one of its possible types) has it; then read `path`
+    (response keys) down from there. The value is sent as the operation variable `variable`.
+    Several rewrites may fill one variable, one per type that sets the context: the first
+    that finds a value wins, and none finding one leaves the variable out.
+    """
+
+    variable: str
+    levels: int
+    type_condition: str | None
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FetchNode:
     """One request to one subgraph, with the facts execution needs, all derived at plan time.
 
@@ -93,6 +112,9 @@ class FetchNode:
     input_rewrites: tuple[tuple[str, str], ...] = ()
     #: internal aliases to undo on the answer before it is merged (optimize/alias_conflicts.py)
     output_renames: tuple[OutputRename, ...] = ()
+    #: `@fromContext` arguments, read per entity from its ancestors; entities with different
+    #: values go in separate `_entities` calls, since one call has one set of variables
+    context_rewrites: tuple[ContextRewrite, ...] = ()
     #: the operation as built at plan time (its variable definitions, and `_entities` with its
     #: selection for an entity fetch): batching combines fetches from it, the printer prints it
     document: DocumentNode = field(kw_only=True, compare=False, repr=False)

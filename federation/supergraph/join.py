@@ -207,6 +207,16 @@ class JoinDirectives:
         if named is None:
             raise SupergraphError(f"{where}: type {value!r} names an unknown type")
 
+    def read_contexts(self, named: GraphQLNamedType) -> tuple[str, ...]:
+        """The contexts a type sets (`@context(name:)` of the linked context spec): the names
+        `@join__field(contextArguments:)` entries refer to."""
+        links = [link for link in self.links if link.name == "context"]
+        if not links:
+            return ()
+        where = f"type {named.name}"
+        found = self.occurrences(type_nodes(named), links[0].directive("context"), where)
+        return tuple(str(args["name"]) for args in found if isinstance(args.get("name"), str))
+
     def is_inaccessible(self, nodes: Iterable[Node | None]) -> bool:
         """Whether any of `nodes` carries `@inaccessible` (under its local name)."""
         return self.inaccessible is not None and any(

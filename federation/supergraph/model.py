@@ -106,7 +106,7 @@ class FieldInGraph:
     type: str | None = None
     #: progressive override (join v0.4): `override` applies only while this label is enabled
     override_label: str | None = None
-    #: join v0.5 `contextArguments`, kept for the planner; loading only tolerates them
+    #: join v0.5 `contextArguments`: arguments the planner fills from an ancestor, never the client
     context_arguments: tuple[ContextArgument, ...] = ()
 
 
@@ -157,6 +157,8 @@ class TypeMeta:
     #: enum value -> graphs that define it (`@join__enumValue`)
     enum_values: Mapping[str, frozenset[str]] = field(default_factory=dict)
     inaccessible: bool = False
+    #: the contexts the type sets (`@context(name:)`), for `ContextArgument.context`
+    contexts: tuple[str, ...] = ()
 
     @property
     def is_entity(self) -> bool:
@@ -437,6 +439,7 @@ class _Reader(JoinDirectives):
             members=members,
             enum_values=enum_values,
             inaccessible=self.is_inaccessible(type_nodes(named)),
+            contexts=self.read_contexts(named),
         )
 
     def _read_field(
