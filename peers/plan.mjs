@@ -39,11 +39,37 @@ async function main() {
       operationName: values['operation-name'],
     });
     const planner = new QueryPlanner(supergraph);
-    out = { plan: prettyFormatQueryPlan(planner.buildQueryPlan(operation)) };
+    const plan = planner.buildQueryPlan(operation);
+    // The pretty form leaves out each fetch's contextRewrites (@fromContext): list them too.
+    out = { plan: prettyFormatQueryPlan(plan), contextRewrites: contextRewrites(plan.node, []) };
   } catch (err) {
     out = { errors: [{ message: err?.message ?? String(err) }] };
   }
   process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+// Every fetch with contextRewrites: {service, path (of its Flatten), operation, rewrites}.
+function contextRewrites(node, path) {
+  if (!node) return [];
+  switch (node.kind) {
+    case 'Fetch':
+      return node.contextRewrites?.length
+        ? [{ service: node.serviceName, path, operation: node.operation, rewrites: node.contextRewrites }]
+        : [];
+    case 'Flatten':
+      return contextRewrites(node.node, node.path);
+    case 'Sequence':
+    case 'Parallel':
+      return node.nodes.flatMap((child) => contextRewrites(child, path));
+    case 'Condition':
+      return [node.ifClause, node.elseClause].flatMap((child) => contextRewrites(child, path));
+    case 'Defer':
+      return [node.primary?.node, ...node.deferred.map((d) => d.node)].flatMap((child) =>
+        contextRewrites(child, path),
+      );
+    default:
+      return [];
+  }
 }
 
 main().catch((err) => {

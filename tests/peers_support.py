@@ -2,7 +2,8 @@
 
 - :func:`ensure_peers_installed` installs ``peers/node_modules`` with ``npm ci`` when needed.
 - :func:`compose_with_apollo` composes subgraph SDLs into a supergraph with ``@apollo/composition``.
-- :func:`apollo_query_plan` prints Apollo's query plan for an operation (``peers/plan.mjs``).
+- :func:`apollo_query_plan` prints Apollo's query plan for an operation (``peers/plan.mjs``);
+  :func:`apollo_plan_details` adds the fetches' `@fromContext` rewrites.
 - :func:`run_apollo_gateway` runs ``@apollo/gateway`` on a free loopback port.
 - :func:`run_hive_router_gateway` runs ``@graphql-hive/gateway`` with the Rust query planner.
 - :func:`serve_subgraphs` serves strawberry subgraphs over loopback with uvicorn.
@@ -169,6 +170,14 @@ def apollo_query_plan(
 
     Raises ``RuntimeError`` with Apollo's message when it cannot plan (or parse) the operation.
     """
+    return str(apollo_plan_details(supergraph_sdl, operation, operation_name)["plan"])
+
+
+def apollo_plan_details(
+    supergraph_sdl: str, operation: str, operation_name: str | None = None
+) -> dict[str, Any]:
+    """``peers/plan.mjs``'s answer: ``plan`` (the text form) and ``contextRewrites`` (each
+    fetch's `@fromContext` rewrites, which the text form leaves out)."""
     peers_dir = ensure_peers_installed()
     with tempfile.TemporaryDirectory(prefix="edgegraph-plan-") as tmp:
         sdl_path = Path(tmp) / "supergraph.graphql"
@@ -196,7 +205,7 @@ def apollo_query_plan(
         raise RuntimeError(
             "Apollo could not plan: " + "; ".join(e["message"] for e in out["errors"])
         )
-    return str(out["plan"])
+    return out
 
 
 def subgraph_sdl(schema: Any) -> str:

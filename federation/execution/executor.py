@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from federation.execution.batching import EntityBatcher, entities_body
+from federation.execution.contexts import context_partitions
 from federation.execution.merge import (
     NULL_ENTITY,
     IsSubtype,
@@ -147,7 +148,24 @@ async def _fetch_root(node: FetchNode, state: _Execution) -> None:
 
 async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
     node = flatten.node
-    representations, keys, mapped = _representations(flatten, state)
+    if node.context_rewrites:
+        # Each set of `@fromContext` values is its own call: variables are per request.
+        partitions = context_partitions(
+            state.data, flatten.path, node.context_rewrites, state.is_subtype
+        )
+        await asyncio.gather(
+            *(_fetch_targets(flatten, state, targets, values) for values, targets in partitions)
+        )
+        return
+    targets = collect_objects(state.data, flatten.path, state.is_subtype)
+    await _fetch_targets(flatten, state, targets, {})
+
+
+async def _fetch_targets(
+    flatten: FlattenNode, state: _Execution, targets: list[JSONObject], context: JSONObject
+) -> None:
+    node = flatten.node
+    representations, keys, mapped = _representations(flatten, state, targets)
     if not representations:
         return
     variables = {
@@ -155,8 +173,13 @@ async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
         for name, value in _used_variables(node, state.variables).items()
         if name != "representations"
     }
+    variables.update(context)
     try:
-        if state.batcher is not None and state.batcher.batches(node.service_name):
+        if (
+            state.batcher is not None
+            and not node.context_rewrites
+            and state.batcher.batches(node.service_name)
+        ):
             response = await state.batcher.fetch(flatten, representations, keys, variables)
         else:
             body = entities_body(node.operation, representations, variables)
@@ -200,7 +223,7 @@ async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
 
 
 def _representations(
-    flatten: FlattenNode, state: _Execution
+    flatten: FlattenNode, state: _Execution, targets: list[JSONObject]
 ) -> tuple[list[Representation], list[Hashable], list[_Mapped]]:
     """Project every target, deduplicated: the same entity is sent once and fanned back out.
 
@@ -213,7 +236,7 @@ def _representations(
     keys: list[Hashable] = []
     index_of: dict[Hashable, int] = {}
     mapped: list[_Mapped] = []
-    for obj in collect_objects(state.data, flatten.path, state.is_subtype):
+    for obj in targets:
         if flat is not None:
             representation = project_flat(obj, flat, state.is_subtype)
         else:

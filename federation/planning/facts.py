@@ -19,7 +19,7 @@ from graphql import (
 from federation.errors import PlanningError
 from federation.planning.internal_fields import FRAGMENT_PREFIX, Provided
 from federation.planning.normalize import NField, NSelection
-from federation.supergraph.model import Key, Supergraph
+from federation.supergraph.model import ContextArgument, Key, Supergraph
 
 __all__ = ["SchemaFacts"]
 
@@ -174,6 +174,16 @@ class SchemaFacts:
             return None
         in_graph = meta.fields[field_name].in_graphs.get(graph)
         return in_graph.requires if in_graph is not None else None
+
+    def context_arguments(
+        self, type_name: str, field_name: str, graph: str
+    ) -> tuple[ContextArgument, ...]:
+        """The `@fromContext` arguments of a field in `graph`, filled from an ancestor."""
+        meta = self.supergraph.types.get(type_name)
+        if meta is None or field_name not in meta.fields:
+            return ()
+        in_graph = meta.fields[field_name].in_graphs.get(graph)
+        return in_graph.context_arguments if in_graph is not None else ()
 
     def type_kind(self, type_name: str) -> str:
         meta = self.supergraph.types.get(type_name)

@@ -24,6 +24,7 @@ from graphql import (
     SelectionSetNode,
     VariableDefinitionNode,
     VariableNode,
+    parse_type,
     print_ast,
     visit,
 )
@@ -31,6 +32,7 @@ from graphql.language import Visitor
 
 from federation.planning.normalize import Condition
 from federation.planning.plan import (
+    ContextRewrite,
     FetchNode,
     InputField,
     InputFragment,
@@ -170,6 +172,26 @@ class FetchGroup:
         #: aliases given to clashing fields, undone on the answer (optimize/alias_conflicts.py)
         self.output_renames: tuple[OutputRename, ...] = ()
         self.parents: set[int] = set()
+        #: `@fromContext` values read from ancestors (planning/contexts.py), and the type of
+        #: each variable they fill, as the subgraph declares the argument
+        self.context_rewrites: list[ContextRewrite] = []
+        self.context_variables: dict[str, str] = {}
+
+    def add_context(self, variable: str, type_text: str, rewrites: list[ContextRewrite]) -> None:
+        self.context_variables[variable] = type_text
+        self.context_rewrites += [r for r in rewrites if r not in self.context_rewrites]
+
+    def context_variable_for(self, sources: tuple[object, ...]) -> str | None:
+        """The variable already filled from exactly these places (the same field asked twice)."""
+        for variable in self.context_variables:
+            mine = tuple(
+                (r.levels, r.type_condition, r.path)
+                for r in self.context_rewrites
+                if r.variable == variable
+            )
+            if mine == sources:
+                return variable
+        return None
 
     def add_input(self, type_name: str, fields: list[InputField]) -> None:
         current = self.inputs.setdefault(type_name, {})
@@ -191,6 +213,15 @@ class FetchGroup:
             )
             for name in used
             if name in variable_types
+        ]
+        definitions += [
+            VariableDefinitionNode(
+                variable=VariableNode(name=NameNode(value=name)),
+                type=parse_type(type_text, no_location=True),
+                directives=(),
+            )
+            for name, type_text in self.context_variables.items()
+            if name in used
         ]
         requires: tuple[InputSelection, ...] | None = None
         if self.is_entity:
@@ -228,6 +259,7 @@ class FetchGroup:
             requires=requires,
             input_rewrites=tuple(self.input_rewrites.items()),
             output_renames=self.output_renames,
+            context_rewrites=tuple(r for r in self.context_rewrites if r.variable in used),
             document=document,
             owed=owed_keys(document, entity=self.is_entity),
         )

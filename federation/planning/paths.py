@@ -304,6 +304,9 @@ class PathFinder:
         child_provided = (
             freeze_provided(provided_tree(edge.provides)) if edge.provides is not None else None
         )
+        if edge.requires is None and edge.contextual:
+            # Like a requirement met by an ancestor: always a round trip of its own.
+            return Option(graph, ENTER_COST + _FIELD_COST, None, True, child_provided)
         if edge.requires is None:
             return Option(graph, _FIELD_COST, None, False, child_provided)
         mark = (type_name, field_name, graph)

@@ -14,13 +14,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from graphql import (
+    ArgumentNode,
     FragmentDefinitionNode,
+    NameNode,
     OperationDefinitionNode,
     VariableDefinitionNode,
+    VariableNode,
 )
 
 from federation.errors import PlanningError
 from federation.planning.choices import Chooser, Position
+from federation.planning.contexts import (
+    ContextSource,
+    context_selections,
+    context_setters,
+    sources_for,
+)
 from federation.planning.emit import emit_plan
 from federation.planning.facts import SchemaFacts
 from federation.planning.fetch_group import FetchGroup, SubSelectionSet
@@ -42,9 +51,9 @@ from federation.planning.normalize import (
 )
 from federation.planning.optimize import optimize
 from federation.planning.paths import PathFinder, freeze_provided
-from federation.planning.plan import InputField, OperationKind, QueryPlan
+from federation.planning.plan import ContextRewrite, InputField, OperationKind, QueryPlan
 from federation.planning.query_graph import QueryGraph
-from federation.supergraph.model import Supergraph
+from federation.supergraph.model import ContextArgument, Supergraph
 
 __all__ = ["QueryPlanner"]
 
@@ -74,6 +83,8 @@ class _Level:
     #: the subgraphs that could serve the object at this path equally (None at the root); an
     #: entity jump pins the path to its subgraph
     candidates: frozenset[str] | None = None
+    #: the object levels above this one, nearest last: where `@fromContext` values come from
+    ancestors: tuple[_Level, ...] = ()
 
 
 def _position(level: _Level) -> Position:
@@ -108,7 +119,7 @@ class QueryPlanner:
         variable_types: dict[str, VariableDefinitionNode] = {
             d.variable.name.value: d for d in operation.variable_definitions or ()
         }
-        run = _PlanRun(self, kind)
+        run = _PlanRun(self, kind, frozenset(variable_types))
         run.plan_root(normalize_operation(operation, fragments))
         groups = optimize(run.groups, self.supergraph, kind)
         return emit_plan(groups, variable_types, kind)
@@ -117,7 +128,9 @@ class QueryPlanner:
 class _PlanRun:
     """The state of planning one operation."""
 
-    def __init__(self, planner: QueryPlanner, kind: OperationKind) -> None:
+    def __init__(
+        self, planner: QueryPlanner, kind: OperationKind, client_variables: frozenset[str]
+    ) -> None:
         self.planner = planner
         self.supergraph = planner.supergraph
         self.facts = planner.facts
@@ -129,6 +142,8 @@ class _PlanRun:
         #: (group id, path) -> the object types an abstract position is narrowed to
         self.scopes: dict[tuple[int, tuple[str, ...]], frozenset[str]] = {}
         self.depth = 0
+        #: variable names taken: the client's, then each `@fromContext` value's
+        self.variables = set(client_variables)
 
     # -- groups -------------------------------------------------------------------------------
 
@@ -329,9 +344,11 @@ class _PlanRun:
         for field in fields:
             if field.name == "__typename":
                 continue  # shaping answers it from the data or the static type
-            if self.facts.local(
-                parent_type, field.name, graph, level.provided
-            ) and not self.facts.requires(parent_type, field.name, graph):
+            if (
+                self.facts.local(parent_type, field.name, graph, level.provided)
+                and not self.facts.requires(parent_type, field.name, graph)
+                and not self.facts.context_arguments(parent_type, field.name, graph)
+            ):
                 here, elsewhere = self.chooser.local_parts(_position(level), field)
                 if here is not None:
                     local.append(here)
@@ -431,6 +448,7 @@ class _PlanRun:
                 candidates=graphs | self._entity_graphs(child_type),
                 provided=child_provided,
                 user_keys=nested_user_keys(field, level_keys),
+                ancestors=(*level.ancestors, level),
             )
         )
         if not sub.children.items:
@@ -448,7 +466,9 @@ class _PlanRun:
         producers: set[FetchGroup] = set()
         assignments: dict[tuple[str, tuple[Condition, ...], bool], list[NField]] = {}
         for field, best in self.chooser.remote_targets(_position(level), fields).items():
-            with_requires = self.facts.requires(parent_type, field.name, best) is not None
+            with_requires = self.facts.requires(parent_type, field.name, best) is not None or bool(
+                self.facts.context_arguments(parent_type, field.name, best)
+            )
             key = (best, field.conditions, with_requires)
             assignments.setdefault(key, []).append(field)
         for (graph, conditions, with_requires), graph_fields in assignments.items():
@@ -500,10 +520,12 @@ class _PlanRun:
             replace(source, selections=key_fields, exclude=level.exclude | {graph})
         )
         inputs += input_fields(key_fields, level_keys)
+        requires = None
+        contexts: tuple[ContextArgument, ...] = ()
         if requires_field is not None:
             requires = self.facts.requires(parent_type, requires_field.name, graph)
-            if requires is None:
-                raise PlanningError("internal: requires vanished", list(path))
+            contexts = self.facts.context_arguments(parent_type, requires_field.name, graph)
+        if requires is not None:
             required = fields_from_selection_set(requires, directives)
             # Required fields may come from anywhere, the target included (when it can resolve
             # them without the field being planned); cycles end at the depth guard.
@@ -511,12 +533,18 @@ class _PlanRun:
             inputs += input_fields(required, level_keys)
             child = self.new_group(graph, path, is_entity=True, conditions=conditions)
         else:
-            lookup = (group.id, graph, path, conditions)
+            lookup = (group.id, graph, path, conditions, bool(contexts))
             existing = self.children.get(lookup)
             if existing is None:
                 existing = self.new_group(graph, path, is_entity=True, conditions=conditions)
                 self.children[lookup] = existing
             child = existing
+        if requires_field is not None and contexts:
+            arguments, found = self._plan_contexts(level, child, contexts, requires_field)
+            producers |= found
+            requires_field = replace(
+                requires_field, arguments=(*requires_field.arguments, *arguments)
+            )
         child.parents |= {p.id for p in producers}
         # Representations are made only for objects of the type the data is known to be.
         child.add_input(source_type, inputs)
@@ -533,6 +561,7 @@ class _PlanRun:
             None,
             level_keys,
             candidates=frozenset((graph,)) | self._entity_graphs(parent_type),
+            ancestors=level.ancestors,
         )
         # The groups that fetch data below the jumped-to fields produce this level's data too:
         # a step that needs it (a requires or key consumer) must wait for all of them.
@@ -540,3 +569,77 @@ class _PlanRun:
             # The post-requires step resolves the field itself, with its requirements in hand.
             return {child} | self._add_local(target, requires_field, level_keys)
         return {child} | self.plan_level(target)
+
+    # -- @fromContext -------------------------------------------------------------------------
+
+    def _plan_contexts(
+        self,
+        level: _Level,
+        child: FetchGroup,
+        contexts: tuple[ContextArgument, ...],
+        field: NField,
+    ) -> tuple[list[ArgumentNode], set[FetchGroup]]:
+        """Plan each context selection at its ancestor and have `child` send the values as
+        variables of the field's context arguments."""
+        arguments: list[ArgumentNode] = []
+        producers: set[FetchGroup] = set()
+        for argument in contexts:
+            sources, found = self._plan_context_source(level, argument, field)
+            producers |= found
+            places = tuple((s.levels, s.type_condition, s.path) for s in sources)
+            variable = child.context_variable_for(places)
+            if variable is None:
+                variable = self._new_variable()
+                rewrites = [
+                    ContextRewrite(variable, s.levels, s.type_condition, s.path) for s in sources
+                ]
+                child.add_context(variable, argument.type, rewrites)
+            arguments.append(
+                ArgumentNode(
+                    name=NameNode(value=argument.name),
+                    value=VariableNode(name=NameNode(value=variable)),
+                )
+            )
+        return arguments, producers
+
+    def _plan_context_source(
+        self, level: _Level, argument: ContextArgument, field: NField
+    ) -> tuple[list[ContextSource], set[FetchGroup]]:
+        """The nearest ancestor that sets the context gets the selection planned into its own
+        fetch; an abstract ancestor only where its runtime type sets it."""
+        setters = context_setters(self.supergraph, argument.context)
+        selections = context_selections(argument.selection)
+        for up, ancestor in enumerate(reversed(level.ancestors), start=1):
+            runtime = self.supergraph.possible_types(ancestor.parent_type)
+            matching = runtime & setters
+            if not matching:
+                continue
+            keys = {**ancestor.user_keys, **self._level_keys(ancestor)}
+            if runtime <= setters:
+                planned: tuple[NSelection, ...] = selections
+                sources = sources_for(up, selections, keys, None)
+            else:
+                planned = tuple(NFragment(name, selections) for name in sorted(matching))
+                sources = [
+                    source
+                    for name in sorted(matching)
+                    for source in sources_for(up, selections, keys, name)
+                ]
+            found = self.plan_level(
+                replace(ancestor, selections=planned, user_keys=keys, exclude=frozenset())
+            )
+            return sources, found
+        raise PlanningError(
+            f"Cannot plan field {level.parent_type}.{field.name}: no ancestor in the query sets "
+            f"the context {argument.context!r} its argument {argument.name!r} is read from",
+            [*level.path, field.response_key],
+        )
+
+    def _new_variable(self) -> str:
+        # Apollo's naming, numbered past any variable the client already uses.
+        number = len(self.variables)
+        while f"contextualArgument_{number}" in self.variables:
+            number += 1
+        name = f"contextualArgument_{number}"
+        self.variables.add(name)
+        return name

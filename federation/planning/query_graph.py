@@ -44,6 +44,8 @@ class FieldEdge:
     child_type: str
     requires: SelectionSetNode | None
     provides: SelectionSetNode | None
+    #: the field takes `@fromContext` arguments: its own fetch, after its ancestor's
+    contextual: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ class QueryGraph:
                         field.named_type,
                         in_graph.requires if in_graph is not None else None,
                         in_graph.provides if in_graph is not None else None,
+                        in_graph is not None and bool(in_graph.context_arguments),
                     )
                 self._fields[vertex] = edges
         for meta in supergraph.types.values():

@@ -343,10 +343,16 @@ class _Extraction:
         if not isinstance(node, FieldDefinitionNode):
             raise SupergraphError(f"field {field.parent}.{field.name}: not an output field")
         in_graph = field.in_graphs.get(self.graph)
+        arguments = [_input_value(argument) for argument in node.arguments or ()]
+        # A `@fromContext` argument is the subgraph's, gone from the supergraph field.
+        arguments += [
+            InputValueDefinitionNode(name=_name(context.name), type=parse_type(context.type))
+            for context in (in_graph.context_arguments if in_graph is not None else ())
+        ]
         return FieldDefinitionNode(
             description=node.description,
             name=node.name,
-            arguments=tuple(_input_value(argument) for argument in node.arguments or ()),
+            arguments=tuple(arguments),
             type=parse_type(in_graph.type) if in_graph is not None and in_graph.type else node.type,
             directives=_built_in_directives(node),
         )

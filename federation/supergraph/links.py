@@ -83,6 +83,8 @@ SUPPORTED_FEATURES: Mapping[str, frozenset[str]] = {
     "authenticated": frozenset({"v0.1"}),
     "requiresScopes": frozenset({"v0.1"}),
     "policy": frozenset({"v0.1"}),
+    # @fromContext arguments: planned by federation/planning/contexts.py
+    "context": frozenset({"v0.1"}),
 }
 
 

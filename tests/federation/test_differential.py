@@ -81,6 +81,18 @@ _SETS_AT_ONCE = 3
 STRUCTURED_PER_SET = 12
 _NO_COST_LIMIT = Limits(max_cost=None)
 
+#: Fixture sets the reference cannot answer, and why. Their answers are checked against the
+#: subgraphs' data (test_fixture_cases.py) and their plans against Apollo's planner.
+REFERENCE_CANNOT = {
+    # @graphql-hive/router-query-planner 0.0.38 (the newest on npm) has no notion of the join
+    # `contextArguments`: it sends the field without its argument (checked by hand: the
+    # subgraph fails every `price`, "missing 1 required positional argument: 'currency'").
+    # test_context_plans.py compares the plans with Apollo's planner instead.
+    "context": "the Rust planner does not implement @context/@fromContext",
+}
+#: the sets compared with the reference
+FEATURES = [f for f in fixture_cases.features() if f not in REFERENCE_CANNOT]
+
 #: Messages of the errors edgegraph gives for a null the reference answers without any error.
 _REFERENCE_SILENT = (
     "Cannot return null for non-nullable field",
@@ -331,8 +343,7 @@ async def _answers(feature: str) -> Answers:
     overlap well on two cores.
     """
     if feature not in _ANSWERS:
-        features = fixture_cases.features()
-        later = features[features.index(feature) :]
+        later = FEATURES[FEATURES.index(feature) :]
         batch = [name for name in later if name not in _ANSWERS][:_SETS_AT_ONCE]
         async with asyncio.TaskGroup() as group:
             runs = {name: group.create_task(_ask_both(name)) for name in batch}
@@ -369,7 +380,7 @@ async def _ask_both(feature: str) -> Answers:
     return answers
 
 
-@pytest.mark.parametrize("feature", fixture_cases.features())
+@pytest.mark.parametrize("feature", FEATURES)
 async def test_differential_agrees_with_the_reference_planner(feature: str) -> None:
     queries = _queries(feature)
     assert queries, f"no queries generated for {feature}"

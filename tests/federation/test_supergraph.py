@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from graphql import GraphQLInterfaceType, print_ast, print_schema
+from graphql import GraphQLInterfaceType, GraphQLObjectType, print_ast, print_schema
 
 from federation.errors import SupergraphError
 from federation.supergraph.model import Graph, Supergraph, load_supergraph
@@ -208,11 +208,22 @@ def test_load_supergraph_progressive_override_is_off_by_default() -> None:
     assert discount.override_label == "percent(10)"
 
 
-def test_load_supergraph_refuses_context_it_does_not_implement() -> None:
-    # @context/@fromContext change what a field's arguments are: planned without them, the
-    # subgraph would get no argument. The link spec says to refuse, as Apollo Gateway does.
-    with pytest.raises(SupergraphError, match=r"context/v0\.1 for SECURITY"):
-        _load("join_v05_context")
+def test_load_supergraph_reads_contexts_and_context_arguments() -> None:
+    # @context/@fromContext change what a field's arguments are: the planner fills them
+    # (federation/planning/contexts.py), so the supergraph loads with both facts.
+    supergraph = _load("join_v05_context")
+    assert supergraph.types["Product"].contexts == ("products__shop",)
+    local_price = supergraph.types["Product"].fields["localPrice"]
+    (argument,) = local_price.in_graphs["products"].context_arguments
+    assert (argument.context, argument.name, argument.type) == (
+        "products__shop",
+        "currency",
+        "String",
+    )
+    # The argument is the subgraph's: clients never see it.
+    api_type = supergraph.api_schema.get_type("Product")
+    assert isinstance(api_type, GraphQLObjectType)
+    assert not api_type.fields["localPrice"].args
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,9 @@ def _absorb(target: FetchGroup, source: FetchGroup) -> None:
     for type_name, fields in source.inputs.items():
         target.add_input(type_name, list(fields.values()))
     target.input_rewrites.update(source.input_rewrites)
+    for variable, type_text in source.context_variables.items():
+        rewrites = [r for r in source.context_rewrites if r.variable == variable]
+        target.add_context(variable, type_text, rewrites)
 
 
 def merge_selection(into: SubSelectionSet, source: SubSelectionSet) -> None:
