@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from graphql import NonNullTypeNode, TypeNode, print_ast
 
+from .context import contextual_argument, join_context_arguments, type_contexts
 from .errors import CompositionError, CompositionHint
 from .merge_rules import (
     enum_usage,
@@ -136,6 +137,7 @@ class _Merger:
             implements=implements,
             inaccessible=any(t.inaccessible for _g, t in sources),
             tags=union_tags(t.tags for _g, t in sources),
+            contexts=type_contexts(sources),
         )
 
     def merge_field(
@@ -268,6 +270,7 @@ class _Merger:
             missing = fdef is None or (graph in overridden and overridden[graph] is None)
             if missing or (fdef is not None and (fdef.external or fdef.requires or fdef.provides)):
                 needed = True
+        needed |= any(a.from_context is not None for _g, f in defs for a in f.args)
         if not needed:
             return None
         joins: list[JoinField] = []
@@ -286,6 +289,7 @@ class _Merger:
                     override=override,
                     used_overridden=is_overridden,
                     override_label=fdef.override_label if override else overridden.get(graph),
+                    context_arguments=join_context_arguments(graph, fdef),
                 )
             )
         return tuple(joins)
@@ -404,6 +408,11 @@ class _Merger:
             arg_coordinate = f"{coordinate}({name}:)"
             with_graph = [(g, a) for g, f in defs for a in f.args if a.name == name]
             present = [a for _g, a in with_graph]
+            contextual, errors, hints = contextual_argument(arg_coordinate, with_graph)
+            self.errors += errors
+            self.hints += hints
+            if contextual:
+                continue  # the planner fills it from the query's ancestors, never the client
             if len(present) < len(defs):
                 if any(isinstance(a.type, NonNullTypeNode) and a.default is None for a in present):
                     self.error(
@@ -453,6 +462,7 @@ class _Merger:
             members=tuple((g, m) for g, t in sources for m in t.members),
             inaccessible=any(t.inaccessible for _g, t in sources),
             tags=union_tags(t.tags for _g, t in sources),
+            contexts=type_contexts(sources),
         )
 
     def merge_scalar(self, name: str) -> MergedType:

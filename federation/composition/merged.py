@@ -13,6 +13,7 @@ from graphql import ConstValueNode, TypeNode
 from .model import ArgDef, KeyDef
 
 __all__ = [
+    "ContextArgument",
     "JoinField",
     "JoinType",
     "MergedEnumValue",
@@ -34,6 +35,18 @@ class JoinType:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextArgument:
+    """One `contextArguments` entry of a `@join__field`: argument `name` (of type `type`, as the
+    subgraph prints it) is read with `selection` from an ancestor setting `context`, which is
+    `<subgraph>__<name>` as in the supergraph's `@context(name:)`."""
+
+    context: str
+    name: str
+    type: str
+    selection: str
+
+
+@dataclass(frozen=True, slots=True)
 class JoinField:
     """One `@join__field`; `graph` None is the bare form that only says "no graph of its own"."""
 
@@ -45,6 +58,7 @@ class JoinField:
     override: str | None = None
     used_overridden: bool = False
     override_label: str | None = None
+    context_arguments: tuple[ContextArgument, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +129,8 @@ class MergedType:
     inaccessible: bool = False
     tags: tuple[str, ...] = ()
     specified_by: str | None = None
+    #: the contexts the type sets, `<subgraph>__<name>` (`@context(name:)` in the supergraph)
+    contexts: tuple[str, ...] = ()
 
     @property
     def graphs(self) -> tuple[str, ...]:

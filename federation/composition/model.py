@@ -40,9 +40,7 @@ from graphql import (
     parse,
     parse_type,
     print_ast,
-    visit,
 )
-from graphql.language import Visitor
 
 from .errors import CompositionError
 
@@ -97,6 +95,8 @@ class ArgDef:
     deprecated: str | None = None
     inaccessible: bool = False
     tags: tuple[str, ...] = ()
+    #: `@fromContext(field:)` as written (`"$shop { currency }"`): filled from an ancestor
+    from_context: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +156,8 @@ class TypeDef:
     tags: tuple[str, ...] = ()
     #: `@specifiedBy(url:)` of a custom scalar
     specified_by: str | None = None
+    #: the contexts the type sets (`@context(name:)`), as the subgraph names them
+    contexts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,33 +239,6 @@ class _Names:
         return None
 
 
-#: Federation directives composition would otherwise drop without a word, and what dropping
-#: them would cost: access rules, argument values, or directives the subgraph asked to keep.
-_UNSUPPORTED: dict[str, str] = {
-    "context": "composed without it, @fromContext arguments would get no value.",
-    "fromContext": "composed without it, the argument would get no value.",
-}
-
-
-class _DirectiveNames(Visitor):
-    def __init__(self, names: _Names) -> None:
-        super().__init__()
-        self.names = names
-        self.found: list[str] = []
-
-    def enter_directive(self, node: DirectiveNode, *_args: object) -> None:
-        canonical = self.names.canonical(node.name.value)
-        if canonical is not None:
-            self.found.append(canonical)
-
-
-def _unsupported_directives(document: DocumentNode, names: _Names) -> dict[str, str]:
-    """The unsupported federation directives `document` applies, each with why it matters."""
-    collector = _DirectiveNames(names)
-    visit(document, collector)
-    return {name: _UNSUPPORTED[name] for name in collector.found if name in _UNSUPPORTED}
-
-
 # -- reading --------------------------------------------------------------------------------------
 
 
@@ -295,6 +270,8 @@ class _Applied:
     override_label: str | None = None
     deprecated: str | None = None
     specified_by: str | None = None
+    contexts: list[str] = field(default_factory=list)
+    from_context: str | None = None
 
 
 def _applied(directives: Iterable[DirectiveNode], names: _Names) -> _Applied:
@@ -327,6 +304,10 @@ def _applied(directives: Iterable[DirectiveNode], names: _Names) -> _Applied:
             out.specified_by = _string(args.get("url"))
         elif name == "deprecated":
             out.deprecated = _string(args.get("reason")) or "No longer supported"
+        elif name == "context":
+            out.contexts.append(_string(args.get("name")) or "")
+        elif name == "fromContext":
+            out.from_context = _string(args.get("field")) or ""
         else:
             out.flags.add(name)
     return out
@@ -347,6 +328,7 @@ def _arg(node: object, names: _Names) -> ArgDef:
         deprecated=applied.deprecated,
         inaccessible="inaccessible" in applied.flags,
         tags=tuple(applied.tags),
+        from_context=applied.from_context,
     )
 
 
@@ -384,17 +366,6 @@ def read_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Sub
         )
         return None
     names = _Names(document)
-    unsupported = _unsupported_directives(document, names)
-    if unsupported:
-        errors.extend(
-            CompositionError(
-                code="UNSUPPORTED_FEATURE",
-                message=f"[{source.name}] @{name} is not supported by edgegraph: {why}",
-                subgraphs=(source.name,),
-            )
-            for name, why in unsupported.items()
-        )
-        return None
     roots = dict(ROOT_NAMES)
     for definition in document.definitions:
         if isinstance(definition, SchemaDefinitionNode | SchemaExtensionNode):
@@ -459,6 +430,7 @@ class _TypeBuilder:
         self.flags: set[str] = set()
         self.tags: list[str] = []
         self.specified_by: str | None = None
+        self.contexts: list[str] = []
 
     def add(self, node: object, is_extension: bool, names: _Names, rename: dict[str, str]) -> None:
         applied = _applied(getattr(node, "directives", None) or (), names)
@@ -467,6 +439,7 @@ class _TypeBuilder:
         self.flags |= applied.flags
         self.keys.extend(k for k in applied.keys if k not in self.keys)
         self.tags.extend(applied.tags)
+        self.contexts.extend(applied.contexts)
         self.specified_by = self.specified_by or applied.specified_by
         self.description = self.description or _description(node)
         for iface in getattr(node, "interfaces", None) or ():
@@ -531,6 +504,7 @@ class _TypeBuilder:
             interface_object="interfaceObject" in self.flags,
             tags=tuple(dict.fromkeys(self.tags)),
             specified_by=self.specified_by,
+            contexts=tuple(self.contexts),
         )
 
 

@@ -51,6 +51,12 @@ _ALL_LOCATIONS = (
 _PREAMBLE = (Path(__file__).parent / "preamble.graphql").read_text()
 _INACCESSIBLE = f"directive @inaccessible on {_ALL_LOCATIONS}"
 _TAG = f"directive @tag(name: String!) repeatable on {_ALL_LOCATIONS} | SCHEMA"
+#: the context spec, as Apollo adds it once some subgraph sets a context
+_CONTEXT = (
+    "directive @context(name: String!) repeatable on INTERFACE | OBJECT | UNION\n\n"
+    "directive @context__fromContext(field: context__ContextFieldValue) on ARGUMENT_DEFINITION"
+    "\n\nscalar context__ContextFieldValue"
+)
 
 
 def graph_enum_values(names: Sequence[str]) -> dict[str, str]:
@@ -144,7 +150,7 @@ class _Printer:
         )
 
     def join_field(self, join: JoinField) -> ConstDirectiveNode:
-        return _directive(
+        node = _directive(
             "join__field",
             graph=self.graph(join.graph) if join.graph else None,
             requires=join.requires,
@@ -155,6 +161,21 @@ class _Printer:
             usedOverridden=join.used_overridden,
             overrideLabel=join.override_label,
         )
+        if not join.context_arguments:
+            return node
+        # Printed on one line as Apollo prints it: graphql-core would break these objects over
+        # several lines inside the directive. The raw text goes through an enum value node, which
+        # print_ast writes as it is.
+        entries = ", ".join(
+            "{" + ", ".join(f"{k}: {print_ast(StringValueNode(value=v))}" for k, v in (
+                ("context", c.context), ("name", c.name), ("type", c.type),
+                ("selection", c.selection))) + "}"
+            for c in join.context_arguments
+        )  # fmt: skip
+        contexts = ConstArgumentNode(
+            name=_name("contextArguments"), value=EnumValueNode(value=f"[{entries}]")
+        )
+        return ConstDirectiveNode(name=node.name, arguments=(*(node.arguments or ()), contexts))
 
     def arg(self, arg: ArgDef, coordinate: str) -> InputValueDefinitionNode:
         return InputValueDefinitionNode(
@@ -170,6 +191,7 @@ class _Printer:
 
     def type_definition(self, mtype: MergedType) -> TypeDefinitionNode:
         directives = [self.join_type(j) for j in mtype.joins]
+        directives += [_directive("context", name=c) for c in mtype.contexts]
         directives += self.common(mtype.inaccessible, mtype.tags) + self.applied(mtype.name)
         name, description = _name(mtype.name), _desc(mtype.description)
         if mtype.kind in ("OBJECT", "INTERFACE"):
@@ -279,6 +301,9 @@ class _Printer:
         if self.uses_tag:
             links.append(_directive("link", url="https://specs.apollo.dev/tag/v0.3"))
             extra.append(_TAG)
+        if any(t.contexts for t in self.merged.types.values()):
+            links.append(_link("https://specs.apollo.dev/context/v0.1", "SECURITY"))
+            extra.append(_CONTEXT)
         links += self.carried.links
         operations = {"Query": OperationType.QUERY, "Mutation": OperationType.MUTATION,
                       "Subscription": OperationType.SUBSCRIPTION}  # fmt: skip

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from graphql import FieldNode, InlineFragmentNode, SelectionSetNode, print_ast
 
+from .context_paths import ContextIndex, Contexts
 from .errors import CompositionError
 from .explain import example_query, unsatisfiable_message
 from .fieldset import parse_field_set
@@ -65,6 +66,7 @@ class _Situation:
     states: frozenset[_State]
     path: tuple[str, ...]  # printed selections from the root: "topProducts", "... on Book"
     root: str = "Query"
+    contexts: Contexts = ()  # set by ancestors, for @fromContext arguments
 
 
 def _provided_tree(selection: SelectionSetNode | None) -> Provided:
@@ -86,6 +88,7 @@ class _Checker:
         self.merged = merged
         self.types = merged.types
         self.reach_cache: dict[_State, frozenset[str]] = {}
+        self.contexts = ContextIndex(merged)
 
     # -- primitives -------------------------------------------------------------------------------
 
@@ -238,7 +241,17 @@ class _Checker:
 
     # -- one step ---------------------------------------------------------------------------------
 
-    def resolve_in(self, state: _State, fdef: MergedField) -> list[_State]:
+    def context_unmet(self, graph: str, fdef: MergedField, contexts: Contexts) -> str | None:
+        """Why `graph` cannot fill the field's @fromContext arguments on this path, if so."""
+        return self.contexts.unmet(
+            fdef, graph, contexts,
+            lambda t, graphs, selection: any(
+                self.selection_ok(t, self.reachable(_State(t, g)), ("", ()), selection, frozenset())
+                for g in graphs
+            ),
+        )  # fmt: skip
+
+    def resolve_in(self, state: _State, fdef: MergedField, contexts: Contexts = ()) -> list[_State]:
         """States after asking `fdef` from `state` (empty if no plan can)."""
         target = named_type(fdef.type)
         out: list[_State] = []
@@ -247,7 +260,7 @@ class _Checker:
                 out.append(_State(target, state.graph, nested))
         graphs = self.reachable(state)
         for graph in sorted(graphs):
-            if graph not in fdef.resolved_in:
+            if graph not in fdef.resolved_in or self.context_unmet(graph, fdef, contexts):
                 continue
             requires = fdef.requires.get(graph)
             if requires is not None and not self.requires_met(
@@ -262,11 +275,11 @@ class _Checker:
                 out.append(_State(target, graph))
         mtype = self.types[state.type]
         if not out and mtype.kind == "INTERFACE":
-            out += self.through_implementations(state, fdef, graphs)
+            out += self.through_implementations(state, fdef, graphs, contexts)
         return out
 
     def through_implementations(
-        self, state: _State, fdef: MergedField, graphs: frozenset[str]
+        self, state: _State, fdef: MergedField, graphs: frozenset[str], contexts: Contexts
     ) -> list[_State]:
         # An interface field missing in a subgraph's interface can still be answered if every
         # implementation that subgraph may return answers it.
@@ -278,8 +291,8 @@ class _Checker:
             ]  # fmt: skip
             if not impls:
                 continue
-            results = [self.resolve_in(_State(t.name, graph), t.fields[fdef.name]) for t in impls
-                       if fdef.name in t.fields]  # fmt: skip
+            results = [self.resolve_in(_State(t.name, graph), t.fields[fdef.name], contexts)
+                       for t in impls if fdef.name in t.fields]  # fmt: skip
             if len(results) == len(impls) and all(results):
                 out += [s for r in results for s in r]
         return out
@@ -310,16 +323,16 @@ class _Checker:
 
     def run(self) -> list[CompositionError]:
         errors: dict[tuple[str, ...], CompositionError] = {}
-        failed: dict[tuple[str, frozenset[_State]], list[MergedField]] = {}
+        failed: dict[tuple[str, frozenset[_State], Contexts], list[MergedField]] = {}
         queue: deque[_Situation] = deque()
-        seen: set[tuple[str, frozenset[_State]]] = set()
+        seen: set[tuple[str, frozenset[_State], Contexts]] = set()
         for root in self.merged.roots:
             states = frozenset(_State(root, g) for g in self.types[root].graphs)
             queue.append(_Situation(root, states, (), root))
         count = 0
         while queue and count < MAX_SITUATIONS:
             situation = queue.popleft()
-            key = (situation.type, situation.states)
+            key = (situation.type, situation.states, situation.contexts)
             if key in seen:
                 # The same situation down another path fails the same fields: say so for this
                 # path too (what lies deeper was reported along the first path).
@@ -340,8 +353,7 @@ class _Checker:
             for fdef in mtype.fields.values():
                 if fdef.inaccessible or self.hidden(named_type(fdef.type)):
                     continue
-                ordered = live
-                nxt = [s for st in ordered for s in self.resolve_in(st, fdef)]
+                nxt = [s for st in live for s in self.resolve_in(st, fdef, situation.contexts)]
                 path = (*situation.path, fdef.name)
                 if not nxt:
                     # One error per unsatisfiable path; the walk does not go on below it.
@@ -355,7 +367,11 @@ class _Checker:
                         errors.setdefault(path, mismatch)
                         continue
                 if target is not None and target.kind in ("OBJECT", "INTERFACE", "UNION"):
-                    queue.append(_Situation(target.name, frozenset(nxt), path, situation.root))
+                    graphs = {st.graph for st in live}
+                    below = self.contexts.enter(situation.contexts, mtype.name, graphs)
+                    queue.append(
+                        _Situation(target.name, frozenset(nxt), path, situation.root, below)
+                    )
             if mtype.kind in ("INTERFACE", "UNION"):
                 for member in self.possible(mtype):
                     per_state = [self.downcast(st, member) for st in situation.states]
@@ -369,7 +385,8 @@ class _Checker:
                         # never returns one, so this branch is satisfied as it is.
                         continue
                     if cast:
-                        queue.append(_Situation(member, frozenset(cast), path, situation.root))
+                        queue.append(_Situation(member, frozenset(cast), path, situation.root,
+                                                situation.contexts))  # fmt: skip
                     elif self.only_interface_objects(mtype, situation):
                         errors.setdefault(path, self.cast_error(mtype, path, situation))
         return list(errors.values())
@@ -484,9 +501,12 @@ class _Checker:
             for g in self.reachable(state)
             if g not in origins
         }
-        reasons = [(g, self.reasons(st, fdef, set(reached))) for g, st in sorted(origins.items())]
+        here = situation.contexts
+        reasons = [
+            (g, self.reasons(st, fdef, set(reached), here)) for g, st in sorted(origins.items())
+        ]
         reasons += [
-            (g, self.reasons_after_jump(st, fdef, set(reached)))
+            (g, self.reasons_after_jump(st, fdef, set(reached), here))
             for g, st in sorted(reached.items())
         ]
         message = unsatisfiable_message(example_query(situation.root, path), reasons)
@@ -504,8 +524,13 @@ class _Checker:
                 return join.graph
         return None
 
-    def local_reason(self, graph: str, type_name: str, fdef: MergedField) -> str:
+    def local_reason(
+        self, graph: str, type_name: str, fdef: MergedField, contexts: Contexts = ()
+    ) -> str:
         coordinate = f'"{type_name}.{fdef.name}"'
+        unmet = self.context_unmet(graph, fdef, contexts) if graph in fdef.resolved_in else None
+        if unmet == "context":
+            return f"could not find a match for required context for field {coordinate}."
         overrider = self.overrider(graph, fdef)
         if overrider is not None:
             return (
@@ -514,15 +539,17 @@ class _Checker:
             )
         if graph in fdef.external_in:
             return f"field {coordinate} is not resolvable because marked @external."
-        if graph in fdef.resolved_in and graph in fdef.requires:
+        if graph in fdef.resolved_in and (graph in fdef.requires or unmet):
             return f"cannot satisfy @require conditions on field {coordinate}."
         return f"cannot find field {coordinate}."
 
-    def reasons(self, state: _State, fdef: MergedField, reached: set[str]) -> list[str]:
+    def reasons(
+        self, state: _State, fdef: MergedField, reached: set[str], contexts: Contexts
+    ) -> list[str]:
         """Why no plan standing at `state` answers `fdef`, nor moves to a subgraph that does."""
         coordinate = f'"{state.type}.{fdef.name}"'
         graph = state.graph
-        out = [self.local_reason(graph, state.type, fdef)]
+        out = [self.local_reason(graph, state.type, fdef, contexts)]
         reachable = self.reachable(state)
         mtype = self.types[state.type]
         # Every subgraph that has the field, as Apollo lists them (external ones too).
@@ -562,10 +589,12 @@ class _Checker:
                 return f' (note that some of those key fields are overridden in "{graph}")'
         return ""
 
-    def reasons_after_jump(self, state: _State, fdef: MergedField, reached: set[str]) -> list[str]:
+    def reasons_after_jump(
+        self, state: _State, fdef: MergedField, reached: set[str], contexts: Contexts
+    ) -> list[str]:
         """Why a subgraph a key jump reached does not answer `fdef`; moving on from there to
         another reached subgraph is a detour Apollo ignores, and says so."""
-        out = [self.local_reason(state.graph, state.type, fdef)]
+        out = [self.local_reason(state.graph, state.type, fdef, contexts)]
         for join in self.types[state.type].joins:
             other = join.graph
             if other == state.graph or other not in reached or join.key is None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from .context import context_selection_fields
 from .fieldset import field_set_paths
 from .model import Subgraph, TypeDef
 
@@ -32,8 +33,9 @@ __all__ = [
 
 
 def used_fields(subgraph: Subgraph) -> set[tuple[str, str]]:
-    """(type, field) pairs that some `@key`, `@requires` or `@provides` of the subgraph selects,
-    or that implement a field of an interface (an external field may be there to satisfy it)."""
+    """(type, field) pairs that some `@key`, `@requires`, `@provides` or `@fromContext` of the
+    subgraph selects, or that implement a field of an interface (an external field may be there
+    to satisfy it)."""
     used: set[tuple[str, str]] = set()
     for tdef in subgraph.types.values():
         for key in tdef.keys:
@@ -47,7 +49,7 @@ def used_fields(subgraph: Subgraph) -> set[tuple[str, str]]:
             iface_def = subgraph.types.get(iface)
             if iface_def is not None:
                 used |= {(tdef.name, f) for f in tdef.fields if f in iface_def.fields}
-    return used | provided_fields(subgraph)
+    return used | provided_fields(subgraph) | context_selection_fields(subgraph)
 
 
 def drop_fake_externals(subgraphs: Sequence[Subgraph]) -> list[Subgraph]:

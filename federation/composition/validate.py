@@ -6,8 +6,9 @@ Per subgraph (before merging, as a subgraph that fails them has no meaning to me
 - `@requires` and `@provides`: the fields exist (`*_INVALID_FIELDS`), each selected leaf is
   `@external` in Federation 2 or sits below an external field (`*_FIELDS_MISSING_EXTERNAL`),
   `@provides` sits on a field of a composite type (`PROVIDES_ON_NON_OBJECT_FIELD`);
-- `@external` fields are used by some key, requires or provides, or implement an interface
-  field (`EXTERNAL_UNUSED`).
+- `@context` and `@fromContext` as `context.py` says;
+- `@external` fields are used by some key, requires, provides or `@fromContext` selection, or
+  implement an interface field (`EXTERNAL_UNUSED`).
 
 On the merged schema: `@inaccessible` leaves nothing visible that points at a hidden type
 (`REFERENCED_INACCESSIBLE`), no type with only hidden fields (`ONLY_INACCESSIBLE_CHILDREN`),
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 
 from graphql import NonNullTypeNode, print_ast
 
+from .context import check_contexts
 from .errors import CompositionError
 from .fieldset import parse_field_set, walk_field_set
 from .interfaces import check_entity_interfaces, check_implementations
@@ -128,6 +130,8 @@ def _check_subgraph(subgraph: Subgraph) -> list[CompositionError]:
                     errors += _check_field_set(
                         subgraph, "provides", target, fdef.provides, coordinate
                     )
+    # Apollo checks @context/@fromContext right after the field sets, before the externals.
+    errors += check_contexts(subgraph)
     if errors or subgraph.fed1:
         return errors
     used = used_fields(subgraph)

@@ -153,6 +153,10 @@ def normal_form(sdl: str) -> dict[str, Any]:
                             j.used_overridden,
                             j.type,
                             j.override_label,
+                            tuple(
+                                (c.context, c.name, c.type, c.selection)
+                                for c in j.context_arguments
+                            ),
                         )
                         for g, j in f.in_graphs.items()
                     ),
@@ -164,6 +168,7 @@ def normal_form(sdl: str) -> dict[str, Any]:
             "members": {g: sorted(m) for g, m in sorted(meta.members.items())},
             "enum_values": {v: sorted(g) for v, g in sorted(meta.enum_values.items())},
             "inaccessible": meta.inaccessible,
+            "contexts": sorted(meta.contexts),
         }
     return {
         "carried": _carried(sdl),

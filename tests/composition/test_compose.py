@@ -186,20 +186,6 @@ def test_compose_carries_access_rules_under_any_local_name(
     assert ("Query", "me") in rules.fields
 
 
-def test_compose_refuses_context() -> None:
-    sdl = (
-        'extend schema @link(url: "https://specs.apollo.dev/federation/v2.8", '
-        'import: ["@key", "@context", "@fromContext"])\n'
-        'type Shop @key(fields: "id") @context(name: "shop") { id: ID! currency: String }\n'
-        'type Query { shop: Shop price(currency: String @fromContext(field: "$shop { currency }")): Int }\n'  # noqa: E501
-    )
-    result = _compose(shop=sdl)
-    assert {e.message.split(" is not")[0] for e in result.errors} == {
-        "[shop] @context", "[shop] @fromContext",
-    }  # fmt: skip
-    assert {e.code for e in result.errors} == {"UNSUPPORTED_FEATURE"}
-
-
 def test_compose_accepts_a_subgraph_that_only_imports_what_it_does_not_apply() -> None:
     unused = (
         'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", '

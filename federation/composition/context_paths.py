@@ -1,0 +1,92 @@
+"""Satisfiability of `@fromContext` arguments: which ancestors of a query path set a context.
+
+As Apollo's checker decides it, a field with contextual arguments resolves in a subgraph only when
+every context it reads is set by some ancestor on the path: the parent type of a field taken
+higher up is a type setting the context, implements an interface setting it, or is a member of a
+union setting it. The nearest such ancestor is the one read, and the selection must be fetchable
+from where the plan stood there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from graphql import InlineFragmentNode, SelectionSetNode
+
+from .context import selection_body
+from .fieldset import parse_field_set
+from .merged import MergedField, MergedSchema
+
+__all__ = ["ContextIndex", "Contexts"]
+
+#: contexts set above a path: (context, the ancestor type setting it, the graphs it stood in)
+Contexts = tuple[tuple[str, str, frozenset[str]], ...]
+#: whether a selection on a type can be fetched by a plan standing in some graphs
+Fetchable = Callable[[str, frozenset[str], SelectionSetNode], bool]
+
+
+class ContextIndex:
+    """The contexts of a merged schema: who sets each one, and who reads them."""
+
+    def __init__(self, merged: MergedSchema) -> None:
+        self.merged = merged
+        self.setters: dict[str, set[str]] = {}
+        for mtype in merged.types.values():
+            for context in mtype.contexts:
+                self.setters.setdefault(context, set()).add(mtype.name)
+
+    def sets(self, type_name: str) -> list[str]:
+        """The contexts a field's parent type `type_name` sets for what lies below it."""
+        mtype = self.merged.types.get(type_name)
+        if mtype is None:
+            return []
+        unions = {t.name for t in self.merged.types.values() if type_name in t.member_names}
+        return [
+            context
+            for context, types in self.setters.items()
+            if types & {type_name, *mtype.interfaces, *unions}
+        ]
+
+    def enter(self, contexts: Contexts, type_name: str, graphs: Iterable[str]) -> Contexts:
+        """The contexts below a field taken on `type_name` while standing in `graphs`."""
+        if not self.setters:
+            return contexts
+        nearest = {c: (c, type_name, frozenset(graphs)) for c in self.sets(type_name)}
+        kept = [entry for entry in contexts if entry[0] not in nearest]
+        return tuple(sorted([*kept, *nearest.values()]))
+
+    def unmet(
+        self, fdef: MergedField, graph: str, contexts: Contexts, fetchable: Fetchable
+    ) -> str | None:
+        """None when `graph` can fill every contextual argument of `fdef` on this path, else
+        what Apollo's checker says: the context is not set, or its selection cannot be fetched."""
+        join = next((j for j in fdef.joins or () if j.graph == graph), None)
+        if join is None or not join.context_arguments:
+            return None
+        above = {c: (t, g) for c, t, g in contexts}
+        for argument in join.context_arguments:
+            found = above.get(argument.context)
+            if found is None:
+                return "context"
+        for argument in join.context_arguments:
+            type_name, graphs = above[argument.context]
+            selection = parse_field_set(selection_body(argument.selection))
+            if selection is None or not fetchable(
+                type_name, graphs, self.applying(type_name, selection)
+            ):
+                return "selection"
+        return None
+
+    def applying(self, type_name: str, selection: SelectionSetNode) -> SelectionSetNode:
+        """The selection without the fragments whose type a value of `type_name` cannot be."""
+        mtype = self.merged.types[type_name]
+        possible = {type_name, *mtype.member_names}
+        possible |= {t.name for t in self.merged.types.values() if type_name in t.interfaces}
+        kept = tuple(
+            node
+            for node in selection.selections
+            if not isinstance(node, InlineFragmentNode)
+            or node.type_condition is None
+            or node.type_condition.name.value in possible
+        )
+        return SelectionSetNode(selections=kept)
