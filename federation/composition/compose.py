@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+
+from graphql import GraphQLSyntaxError, parse
 
 from federation.supergraph.model import load_supergraph
 
 from ..errors import SupergraphError
 from .carried import carry_directives
+from .definitions import check_directive_definitions
 from .errors import CompositionError, CompositionHint, CompositionResult
 from .executable import merge_executable_directives
 from .merge import merge
@@ -41,6 +45,9 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> CompositionResult:
         )
     read: list[Subgraph] = []
     for source in subgraphs:
+        # As Apollo builds a subgraph: its federation directive definitions are checked first.
+        with contextlib.suppress(GraphQLSyntaxError):  # read_subgraph reports it
+            errors += check_directive_definitions(parse(source.sdl, no_location=True), source.name)
         subgraph = read_subgraph(source, errors)
         if subgraph is not None:
             read.append(subgraph)
