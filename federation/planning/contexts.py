@@ -68,15 +68,16 @@ def sources_for(
     levels: int,
     selections: tuple[NSelection, ...],
     keys: Mapping[str, NField],
-    condition: str | None,
+    condition: str,
 ) -> list[ContextSource]:
-    """Where each leaf of `selections`, planned at an ancestor `levels` up whose client fields
-    are `keys`, sits in the data: internal aliases are the ones the planner gave them."""
+    """Where each leaf of `selections`, planned at an ancestor `levels` up of type `condition`
+    whose client fields are `keys`, sits in the data: internal aliases are the ones the planner
+    gave them."""
     sources: list[ContextSource] = []
     for item in selections:
         if isinstance(item, NFragment):
-            inner = item.type_condition or condition
-            sources += sources_for(levels, item.selections, keys, inner)
+            # The caller kept only fragments that apply to `condition`'s type.
+            sources += sources_for(levels, item.selections, keys, condition)
             continue
         for field in input_fields((item,), keys):
             for path in _leaf_paths(field):

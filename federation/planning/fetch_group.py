@@ -181,18 +181,6 @@ class FetchGroup:
         self.context_variables[variable] = type_text
         self.context_rewrites += [r for r in rewrites if r not in self.context_rewrites]
 
-    def context_variable_for(self, sources: tuple[object, ...]) -> str | None:
-        """The variable already filled from exactly these places (the same field asked twice)."""
-        for variable in self.context_variables:
-            mine = tuple(
-                (r.levels, r.type_condition, r.path)
-                for r in self.context_rewrites
-                if r.variable == variable
-            )
-            if mine == sources:
-                return variable
-        return None
-
     def add_input(self, type_name: str, fields: list[InputField]) -> None:
         current = self.inputs.setdefault(type_name, {})
         for input_field in fields:
@@ -259,7 +247,13 @@ class FetchGroup:
             requires=requires,
             input_rewrites=tuple(self.input_rewrites.items()),
             output_renames=self.output_renames,
-            context_rewrites=tuple(r for r in self.context_rewrites if r.variable in used),
+            # Nearest ancestors first: the first rewrite that finds a value fills the variable.
+            context_rewrites=tuple(
+                sorted(
+                    (r for r in self.context_rewrites if r.variable in used),
+                    key=lambda r: r.levels,
+                )
+            ),
             document=document,
             owed=owed_keys(document, entity=self.is_entity),
         )

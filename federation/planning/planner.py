@@ -144,6 +144,8 @@ class _PlanRun:
         self.depth = 0
         #: variable names taken: the client's, then each `@fromContext` value's
         self.variables = set(client_variables)
+        #: (type, field, argument) -> the variable that carries its `@fromContext` value
+        self.context_names: dict[tuple[str, str, str], str] = {}
 
     # -- groups -------------------------------------------------------------------------------
 
@@ -580,20 +582,22 @@ class _PlanRun:
         field: NField,
     ) -> tuple[list[ArgumentNode], set[FetchGroup]]:
         """Plan each context selection at its ancestor and have `child` send the values as
-        variables of the field's context arguments."""
+        variables of the field's context arguments.
+
+        One variable per field argument for the whole plan: branches that reach the field
+        under different ancestors add their rewrites to it, each rewrite conditioned on the
+        ancestor's type, so fetches that share a request or get merged never disagree.
+        """
         arguments: list[ArgumentNode] = []
         producers: set[FetchGroup] = set()
         for argument in contexts:
             sources, found = self._plan_context_source(level, argument, field)
             producers |= found
-            places = tuple((s.levels, s.type_condition, s.path) for s in sources)
-            variable = child.context_variable_for(places)
-            if variable is None:
-                variable = self._new_variable()
-                rewrites = [
-                    ContextRewrite(variable, s.levels, s.type_condition, s.path) for s in sources
-                ]
-                child.add_context(variable, argument.type, rewrites)
+            variable = self._context_variable((level.parent_type, field.name, argument.name))
+            rewrites = [
+                ContextRewrite(variable, s.levels, s.type_condition, s.path) for s in sources
+            ]
+            child.add_context(variable, argument.type, rewrites)
             arguments.append(
                 ArgumentNode(
                     name=NameNode(value=argument.name),
@@ -606,28 +610,34 @@ class _PlanRun:
         self, level: _Level, argument: ContextArgument, field: NField
     ) -> tuple[list[ContextSource], set[FetchGroup]]:
         """The nearest ancestor that sets the context gets the selection planned into its own
-        fetch; an abstract ancestor only where its runtime type sets it."""
+        fetch; an abstract ancestor only where its runtime type sets it. Each source names the
+        object type it applies to, as Apollo's rewrites do."""
         setters = context_setters(self.supergraph, argument.context)
         selections = context_selections(argument.selection)
         for up, ancestor in enumerate(reversed(level.ancestors), start=1):
             runtime = self.supergraph.possible_types(ancestor.parent_type)
-            matching = runtime & setters
+            matching = sorted(runtime & setters)
             if not matching:
                 continue
             keys = {**ancestor.user_keys, **self._level_keys(ancestor)}
-            if runtime <= setters:
-                planned: tuple[NSelection, ...] = selections
-                sources = sources_for(up, selections, keys, None)
-            else:
-                planned = tuple(NFragment(name, selections) for name in sorted(matching))
-                sources = [
-                    source
-                    for name in sorted(matching)
-                    for source in sources_for(up, selections, keys, name)
-                ]
+            sources: list[ContextSource] = []
+            planned: list[NSelection] = []
+            for name in matching:
+                # Type conditions of the selection this type never meets are left out.
+                own = tuple(
+                    item
+                    for item in selections
+                    if not isinstance(item, NFragment)
+                    or item.type_condition is None
+                    or self.facts.applies(item.type_condition, name)
+                )
+                sources += sources_for(up, own, keys, name)
+                planned.append(NFragment(name, own))
             found = self.plan_level(
-                replace(ancestor, selections=planned, user_keys=keys, exclude=frozenset())
+                replace(ancestor, selections=tuple(planned), user_keys=keys, exclude=frozenset())
             )
+            # Execution checks the ancestor's type before it reads the value.
+            ancestor.selection.field("__typename")
             return sources, found
         raise PlanningError(
             f"Cannot plan field {level.parent_type}.{field.name}: no ancestor in the query sets "
@@ -635,11 +645,13 @@ class _PlanRun:
             [*level.path, field.response_key],
         )
 
-    def _new_variable(self) -> str:
-        # Apollo's naming, numbered past any variable the client already uses.
-        number = len(self.variables)
-        while f"contextualArgument_{number}" in self.variables:
-            number += 1
-        name = f"contextualArgument_{number}"
-        self.variables.add(name)
+    def _context_variable(self, key: tuple[str, str, str]) -> str:
+        name = self.context_names.get(key)
+        if name is None:
+            # Apollo's naming, numbered past any variable the client already uses.
+            number = len(self.variables)
+            while f"contextualArgument_{number}" in self.variables:
+                number += 1
+            name = self.context_names[key] = f"contextualArgument_{number}"
+            self.variables.add(name)
         return name

@@ -2,10 +2,10 @@
 
 No peer gateway here executes `@context` (@apollo/gateway plans its rewrites and never applies
 them; Hive's Rust planner does not know the join `contextArguments`), so the answers are checked
-against the subgraphs' data in the `context` fixture set, and the *plans* against Apollo's: for
-every operation, each entity fetch that fills context arguments reads them from the same
-ancestor (as many fields up), through the same field path, as Apollo's `KeyRenamer` rewrites
-(`["..", "... on Store", "currency"]`) say.
+against the subgraphs' data in the fixture sets, and the *plans* against Apollo's: for every
+operation of the `context` and `context_abstract` sets, each entity fetch that fills context
+arguments reads them from the same ancestor (as many fields up), through the same field path,
+as Apollo's `KeyRenamer` rewrites (`["..", "... on Store", "currency"]`) say.
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graphql import OperationDefinitionNode, parse, print_ast
 
 from federation.operation import OperationCache
 from federation.planning.plan import FetchNode, FlattenNode, PlanNode
 from federation.planning.planner import QueryPlanner
 from federation.supergraph.model import load_supergraph
+from tests.fixtures.federation import cases as fixture_cases
 from tests.peers_support import apollo_plan_details
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "federation" / "context"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "federation"
+#: the fixture sets whose fields take `@fromContext` arguments
+SETS = ("context", "context_abstract")
 
 #: operations whose Apollo plan is wrong, and why
 APOLLO_WRONG = {
@@ -34,16 +36,14 @@ APOLLO_WRONG = {
 Places = frozenset[tuple[int, str | None, tuple[str, ...]]]
 
 
-def _operations() -> dict[str, str]:
-    document = parse((FIXTURE / "queries.graphql").read_text())
-    return {
-        d.name.value: print_ast(d)
-        for d in document.definitions
-        if isinstance(d, OperationDefinitionNode) and d.name is not None
-    }
+def _operations(feature: str) -> dict[str, str]:
+    """Each operation of the set, with the fragments it uses."""
+    return {case.operation_name: case.document for case in fixture_cases.load_cases(feature)}
 
 
-OPERATIONS = _operations()
+OPERATIONS = {
+    (feature, name): text for feature in SETS for name, text in _operations(feature).items()
+}
 
 
 def _ours(
@@ -94,16 +94,16 @@ def _same_places(ours: Places, apollo: Places) -> bool:
     )
 
 
-@pytest.mark.parametrize("name", sorted(OPERATIONS))
-def test_context_rewrites_match_apollo(name: str) -> None:
+@pytest.mark.parametrize(("feature", "name"), sorted(OPERATIONS))
+def test_context_rewrites_match_apollo(feature: str, name: str) -> None:
     if name in APOLLO_WRONG:
         pytest.skip(APOLLO_WRONG[name])
-    sdl = (FIXTURE / "supergraph.graphql").read_text()
+    sdl = (FIXTURES / feature / "supergraph.graphql").read_text()
     supergraph = load_supergraph(sdl)
-    prepared = OperationCache(supergraph.api_schema).prepare(OPERATIONS[name], None)
+    prepared = OperationCache(supergraph.api_schema).prepare(OPERATIONS[(feature, name)], name)
     plan = QueryPlanner(supergraph).plan(prepared.operation, prepared.fragments)
     ours = _ours(plan.node)
-    apollo = _apollo(apollo_plan_details(sdl, OPERATIONS[name], name)["contextRewrites"])
+    apollo = _apollo(apollo_plan_details(sdl, OPERATIONS[(feature, name)], name)["contextRewrites"])
     assert ours, "edgegraph planned no context rewrites"
     # Apollo may fill two fields' arguments in one fetch where edgegraph has two at one path:
     # compare what each flatten path reads, all fetches there together.
