@@ -168,9 +168,10 @@ def test_fixture_supergraph_matches_recomposition(feature: str) -> None:
 
 #: Fixture sets whose supergraph @apollo/gateway refuses to load, with what it says: Apollo
 #: implements these features in its Router only.
-APOLLO_GATEWAY_REFUSES = {
-    "context": "feature https://specs.apollo.dev/context/v0.1 is for: SECURITY but is unsupported",
-}
+_CONTEXT_REFUSED = (
+    "feature https://specs.apollo.dev/context/v0.1 is for: SECURITY but is unsupported"
+)
+APOLLO_GATEWAY_REFUSES = {"context": _CONTEXT_REFUSED, "context_abstract": _CONTEXT_REFUSED}
 
 
 @pytest.mark.parametrize("feature", sorted(APOLLO_GATEWAY_REFUSES))
