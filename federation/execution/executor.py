@@ -17,7 +17,12 @@ from typing import Any
 import orjson
 
 from federation.execution.batching import EntityBatcher, entities_body
-from federation.execution.contexts import context_partitions
+from federation.execution.contexts import (
+    context_operation,
+    context_partitions,
+    context_variables,
+    split_context_answer,
+)
 from federation.execution.merge import (
     NULL_ENTITY,
     IsSubtype,
@@ -50,6 +55,8 @@ MAX_FAILURE_ERRORS = 100
 
 #: An entity target: the object to extend and the index of its representation.
 _Mapped = tuple[JSONObject, int]
+#: targets of a context fetch with equal `@fromContext` values: the values, representations, map
+_ContextGroup = tuple[JSONObject, list[Representation], list[_Mapped]]
 
 
 @dataclass(slots=True)
@@ -147,55 +154,110 @@ async def _fetch_root(node: FetchNode, state: _Execution) -> None:
 
 
 async def _fetch_entities(flatten: FlattenNode, state: _Execution) -> None:
-    node = flatten.node
-    if node.context_rewrites:
-        # Each set of `@fromContext` values is its own call: variables are per request.
-        partitions = context_partitions(
-            state.data, flatten.path, node.context_rewrites, state.is_subtype
-        )
-        await asyncio.gather(
-            *(_fetch_targets(flatten, state, targets, values) for values, targets in partitions)
-        )
+    if flatten.node.context_rewrites:
+        await _fetch_context_groups(flatten, state)
         return
     targets = collect_objects(state.data, flatten.path, state.is_subtype)
-    await _fetch_targets(flatten, state, targets, {})
-
-
-async def _fetch_targets(
-    flatten: FlattenNode, state: _Execution, targets: list[JSONObject], context: JSONObject
-) -> None:
-    node = flatten.node
     representations, keys, mapped = _representations(flatten, state, targets)
     if not representations:
         return
-    variables = {
-        name: value
-        for name, value in _used_variables(node, state.variables).items()
-        if name != "representations"
-    }
-    variables.update(context)
+    node = flatten.node
+    variables = _entity_variables(node, state)
     try:
-        if (
-            state.batcher is not None
-            and not node.context_rewrites
-            and state.batcher.batches(node.service_name)
-        ):
+        if state.batcher is not None and state.batcher.batches(node.service_name):
             response = await state.batcher.fetch(flatten, representations, keys, variables)
         else:
             body = entities_body(node.operation, representations, variables)
-            request = SubgraphRequest(
-                node.service_name,
-                body,
-                state.headers or {},
-                plan_nodes=(flatten,),
-                idempotent=True,
-            )
-            response = await state.fetcher.fetch(request)
+            response = await state.fetcher.fetch(_entities_request(flatten, body, state))
     except SubgraphFetchError as exc:
         owed = _owed_entity_paths(flatten, mapped, state)
         state.errors.extend(_failure_errors(exc, owed))
         return
+    _take_entities(flatten, state, response, representations, mapped)
 
+
+async def _fetch_context_groups(flatten: FlattenNode, state: _Execution) -> None:
+    """A fetch with `@fromContext` arguments: its targets grouped by their values, every group
+    an aliased `_entities` of one request with its own variables (as Apollo Router sends
+    them), so distinct values never cost a request each."""
+    node = flatten.node
+    groups: list[_ContextGroup] = []
+    for values, targets in context_partitions(
+        state.data, flatten.path, node.context_rewrites, state.is_subtype
+    ):
+        representations, _keys, mapped = _representations(flatten, state, targets)
+        if representations:
+            groups.append((values, representations, mapped))
+    if not groups:
+        return
+    client = _entity_variables(node, state)
+    if len(groups) == 1:
+        ((values, representations, _mapped),) = groups
+        body = entities_body(node.operation, representations, {**client, **values})
+        await _send_context_groups(flatten, state, body, groups, ())
+        return
+    combined = context_operation(node, len(groups))
+    if combined is None:  # not expressible as one operation: a request per group
+        await asyncio.gather(
+            *(
+                _send_context_groups(
+                    flatten, state, entities_body(node.operation, g[1], {**client, **g[0]}), [g], ()
+                )
+                for g in groups
+            )
+        )
+        return
+    operation, aliases = combined
+    variables = context_variables(client, [(v, r) for v, r, _m in groups])
+    body = {"query": operation, "variables": variables}
+    await _send_context_groups(flatten, state, body, groups, aliases)
+
+
+async def _send_context_groups(
+    flatten: FlattenNode,
+    state: _Execution,
+    body: JSONObject,
+    groups: list[_ContextGroup],
+    aliases: tuple[str, ...],
+) -> None:
+    try:
+        response = await state.fetcher.fetch(_entities_request(flatten, body, state))
+    except SubgraphFetchError as exc:
+        owed = [path for g in groups for path in _owed_entity_paths(flatten, g[2], state)]
+        state.errors.extend(_failure_errors(exc, owed))
+        return
+    answers = split_context_answer(response, aliases) if aliases else [response]
+    for (_values, representations, mapped), answer in zip(groups, answers, strict=True):
+        _take_entities(flatten, state, answer, representations, mapped)
+
+
+def _entity_variables(node: FetchNode, state: _Execution) -> dict[str, Any]:
+    return {
+        name: value
+        for name, value in _used_variables(node, state.variables).items()
+        if name != "representations"
+    }
+
+
+def _entities_request(flatten: FlattenNode, body: JSONObject, state: _Execution) -> SubgraphRequest:
+    return SubgraphRequest(
+        flatten.node.service_name,
+        body,
+        state.headers or {},
+        plan_nodes=(flatten,),
+        idempotent=True,
+    )
+
+
+def _take_entities(
+    flatten: FlattenNode,
+    state: _Execution,
+    response: JSONObject,
+    representations: list[Representation],
+    mapped: list[_Mapped],
+) -> None:
+    """Merge one `_entities` answer into the targets, and its errors at their paths."""
+    node = flatten.node
     errors = _errors_of(response)
     if errors:
         where = _target_paths(flatten, state)
