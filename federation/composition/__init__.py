@@ -9,7 +9,8 @@
 
 The stages: read each subgraph (`model`), upgrade Federation 1 subgraphs and read the "fake"
 externals of type extensions (`upgrade`), check each subgraph's federation directives
-(`validate`) and the directives it asks to carry (`carried`: `@composeDirective`, `@cost`,
+(`validate`, `context` for `@context`/`@fromContext`, `definitions` for its own definitions of
+federation directives) and the directives it asks to carry (`carried`: `@composeDirective`, `@cost`,
 `@listSize`), merge (`merge`), check the merged schema and that every field can be reached by
 some plan (`satisfiability`, worded by `explain`), print (`printer`, with `executable`'s
 directives).

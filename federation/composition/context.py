@@ -41,6 +41,7 @@ from .model import BUILTIN_SCALARS, ArgDef, FieldDef, Subgraph, TypeDef, named_t
 
 __all__ = [
     "check_contexts",
+    "context_directive",
     "context_selection_fields",
     "contextual_argument",
     "join_context_arguments",
@@ -444,16 +445,23 @@ def join_context_arguments(graph: str, fdef: FieldDef) -> tuple[ContextArgument,
     return tuple(out)
 
 
+def context_directive(subgraphs: Sequence[Subgraph]) -> str:
+    """The supergraph's name for `@context`: the first subgraph setting a context names it."""
+    setting = [s for s in subgraphs if any(t.contexts for t in s.types.values())]
+    return setting[0].context_directive if setting else "context"
+
+
 def contextual_argument(
-    coordinate: str, with_graph: Sequence[tuple[str, ArgDef]]
-) -> tuple[bool, list[CompositionError], list[CompositionHint]]:
-    """Whether an argument is contextual in some subgraph (then the supergraph drops it), and
-    what the subgraphs where it is a plain argument make of that: an error where the client
-    would have to pass it, a hint where it is optional."""
+    coordinate: str,
+    with_graph: Sequence[tuple[str, ArgDef]],
+    errors: list[CompositionError],
+    hints: list[CompositionHint],
+) -> bool:
+    """Whether an argument is contextual in some subgraph (then the supergraph drops it); what
+    the subgraphs where it is a plain argument make of that goes to `errors` (the client would
+    have to pass it) or `hints` (it is optional)."""
     if all(a.from_context is None for _g, a in with_graph):
-        return False, [], []
-    errors: list[CompositionError] = []
-    hints: list[CompositionHint] = []
+        return False
     for graph, arg in with_graph:
         if arg.from_context is not None:
             continue
@@ -477,4 +485,4 @@ def contextual_argument(
                     coordinate,
                 )
             )
-    return True, errors, hints
+    return True

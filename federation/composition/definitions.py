@@ -4,7 +4,8 @@ A subgraph may print the definitions of the federation directives it uses (many 
 A definition that disagrees with the federation version it links is `DIRECTIVE_DEFINITION_INVALID`:
 an argument federation does not know or with another type (a custom scalar of the spec, such as
 `FieldSet`, may be written as a built-in scalar), a required argument missing, another default
-value, `repeatable` where federation says not, or a location federation does not allow.
+value, `repeatable` where federation says not, or a location federation does not allow. An import
+the linked version does not have (`@context` before 2.8) is `INVALID_LINK_DIRECTIVE_USAGE`.
 Federation 1 subgraphs are not checked: their definitions are replaced, not compared.
 """
 
@@ -30,6 +31,7 @@ from .errors import CompositionError
 from .model import BUILTIN_SCALARS, FEDERATION_SPEC
 
 __all__ = ["check_directive_definitions"]
+
 
 _AUTH = "FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM"
 _TAG = (
@@ -106,6 +108,47 @@ def _specs(minor: int) -> dict[str, _Spec]:
         if minor >= since:
             specs.update(added)
     return specs
+
+
+def _levenshtein(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
+    return row[-1]
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    """Apollo's suggestion for a misspelt import (its distance threshold, order and words)."""
+    if not name.startswith("@") and "@" + name in known:
+        return f' Did you mean directive "@{name}"?'
+    threshold = len(name) * 4 // 10 + 1
+    near = {o: 1 if o.lower() == name.lower() else _levenshtein(name, o) for o in known}
+    found = sorted((o for o, d in near.items() if d <= threshold), key=lambda o: (near[o], o))
+    quoted = [f'"{o}"' for o in found[:5]]
+    if not quoted:
+        return ""
+    if len(quoted) <= 2:
+        return f" Did you mean {' or '.join(quoted)}?"
+    return f" Did you mean {', '.join(quoted[:-1])}, or {quoted[-1]}?"
+
+
+def _unknown_imports(minor: int, imports: dict[str, str], subgraph: str) -> list[CompositionError]:
+    """`INVALID_LINK_DIRECTIVE_USAGE` for an import the linked federation version lacks (such
+    as `@context` before 2.8)."""
+    types = ["FieldSet", *(["Scope"] if minor >= 5 else []), *(["Policy"] if minor >= 6 else [])]
+    types += ["ContextFieldValue"] if minor >= 8 else []
+    known = [f"@{d}" for d in _specs(minor)] + types
+    return [
+        CompositionError(
+            "INVALID_LINK_DIRECTIVE_USAGE",
+            f'[{subgraph}] Cannot import unknown element "{name}".{_did_you_mean(name, known)}',
+            (subgraph,),
+        )
+        for name in imports
+        if name not in known
+    ]
 
 
 def _federation_link(document: DocumentNode) -> tuple[int, str, dict[str, str]] | None:
@@ -204,6 +247,9 @@ def check_directive_definitions(document: DocumentNode, subgraph: str) -> list[C
     if link is None:
         return []
     minor, prefix, imports = link
+    unknown = _unknown_imports(minor, imports, subgraph)
+    if unknown:
+        return unknown  # Apollo stops building the subgraph there
     scalars = {
         print_ast(_expected_type("{" + s + "}", prefix, imports))
         for s in ("FieldSet", "ContextFieldValue", "Scope", "Policy")

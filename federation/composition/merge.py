@@ -4,7 +4,8 @@
   type of the subgraphs' types (`String!` and `String` give `String`); each graph whose type
   differs keeps its own in `@join__field(type:)`.
 - Arguments and input object fields take the intersection; a required one that some subgraph
-  lacks is an error. Their type is the most specific of the subgraphs' types.
+  lacks is an error. Their type is the most specific of the subgraphs' types. An argument that
+  is `@fromContext` in some subgraph is not in the supergraph (`context.py`).
 - Enums take the union of values when only output positions use them, the intersection when only
   input positions do, and must agree when both do. Unions take the union of members.
 - `@override(from:)` takes a field away from a graph, `@interfaceObject` adds a graph's fields
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 
 from graphql import NonNullTypeNode, TypeNode, print_ast
 
-from .context import contextual_argument, join_context_arguments, type_contexts
+from .context import context_directive, contextual_argument, join_context_arguments, type_contexts
 from .errors import CompositionError, CompositionHint
 from .merge_rules import (
     enum_usage,
@@ -92,7 +93,8 @@ class _Merger:
         spread_interface_objects(types)
         roots = tuple(r for r in _ROOTS if r in types)
         graphs = {s.name: s.url for s in self.subgraphs}
-        return MergedSchema(graphs=graphs, types=types, roots=roots)
+        context = context_directive(self.subgraphs)
+        return MergedSchema(graphs=graphs, types=types, roots=roots, context_directive=context)
 
     def merged_kind(self, name: str) -> str:
         sources = self.sources(name)
@@ -408,10 +410,7 @@ class _Merger:
             arg_coordinate = f"{coordinate}({name}:)"
             with_graph = [(g, a) for g, f in defs for a in f.args if a.name == name]
             present = [a for _g, a in with_graph]
-            contextual, errors, hints = contextual_argument(arg_coordinate, with_graph)
-            self.errors += errors
-            self.hints += hints
-            if contextual:
+            if contextual_argument(arg_coordinate, with_graph, self.errors, self.hints):
                 continue  # the planner fills it from the query's ancestors, never the client
             if len(present) < len(defs):
                 if any(isinstance(a.type, NonNullTypeNode) and a.default is None for a in present):

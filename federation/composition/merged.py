@@ -155,3 +155,5 @@ class MergedSchema:
     graphs: dict[str, str]
     types: dict[str, MergedType]
     roots: tuple[str, ...]
+    #: the supergraph's name for `@context`: the one the subgraphs setting contexts use
+    context_directive: str = "context"

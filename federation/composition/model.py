@@ -168,6 +168,8 @@ class Subgraph:
     url: str
     types: dict[str, TypeDef]
     fed1: bool
+    #: the name the subgraph gives `@context` (`@ctx` if imported so): the supergraph keeps it
+    context_directive: str = "context"
 
 
 # -- directive names ------------------------------------------------------------------------------
@@ -226,6 +228,15 @@ class _Names:
             # Fed1 subgraphs may still import fed2 names by habit; accept them as written.
             for name in ("shareable", "override"):
                 self.local.setdefault(name, name)
+
+    def local_name(self, canonical: str) -> str:
+        """The name the subgraph applies a federation directive under: as imported (perhaps
+        renamed), else prefixed with the federation link's name (`federation__context`)."""
+        renamed = [k for k, v in self.local.items() if v == canonical and k[:1] != "\0"]
+        if renamed:
+            return canonical if canonical in renamed else renamed[0]
+        prefixes = [k[1:] for k, v in self.local.items() if k[:1] == "\0" and v == "federation"]
+        return f"{prefixes[0] if prefixes else 'federation'}__{canonical}"
 
     def canonical(self, name: str) -> str | None:
         if name in self.local:
@@ -409,7 +420,13 @@ def read_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Sub
     types = {name: builder.build() for name, builder in builders.items()}
     # Every subgraph answers `_service` on Query, so every subgraph has the Query type.
     types.setdefault("Query", TypeDef(name="Query", kind="OBJECT"))
-    subgraph = Subgraph(name=source.name, url=source.url, types=types, fed1=not names.fed2)
+    subgraph = Subgraph(
+        name=source.name,
+        url=source.url,
+        types=types,
+        fed1=not names.fed2,
+        context_directive=names.local_name("context"),
+    )
     _check_references(subgraph, errors)
     return subgraph
 

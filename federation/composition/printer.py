@@ -53,7 +53,7 @@ _INACCESSIBLE = f"directive @inaccessible on {_ALL_LOCATIONS}"
 _TAG = f"directive @tag(name: String!) repeatable on {_ALL_LOCATIONS} | SCHEMA"
 #: the context spec, as Apollo adds it once some subgraph sets a context
 _CONTEXT = (
-    "directive @context(name: String!) repeatable on INTERFACE | OBJECT | UNION\n\n"
+    "directive @{context}(name: String!) repeatable on INTERFACE | OBJECT | UNION\n\n"
     "directive @context__fromContext(field: context__ContextFieldValue) on ARGUMENT_DEFINITION"
     "\n\nscalar context__ContextFieldValue"
 )
@@ -191,7 +191,8 @@ class _Printer:
 
     def type_definition(self, mtype: MergedType) -> TypeDefinitionNode:
         directives = [self.join_type(j) for j in mtype.joins]
-        directives += [_directive("context", name=c) for c in mtype.contexts]
+        context = self.merged.context_directive
+        directives += [_directive(context, name=c) for c in mtype.contexts]
         directives += self.common(mtype.inaccessible, mtype.tags) + self.applied(mtype.name)
         name, description = _name(mtype.name), _desc(mtype.description)
         if mtype.kind in ("OBJECT", "INTERFACE"):
@@ -302,8 +303,18 @@ class _Printer:
             links.append(_directive("link", url="https://specs.apollo.dev/tag/v0.3"))
             extra.append(_TAG)
         if any(t.contexts for t in self.merged.types.values()):
-            links.append(_link("https://specs.apollo.dev/context/v0.1", "SECURITY"))
-            extra.append(_CONTEXT)
+            context = self.merged.context_directive
+            # Apollo keeps the subgraphs' name for it, imported under that name when renamed.
+            renamed = f', import: [{{name: "@context", as: "@{context}"}}]'
+            link_text = (
+                '@link(url: "https://specs.apollo.dev/context/v0.1", for: SECURITY'
+                + (renamed if context != "context" else "")
+                + ")"
+            )
+            extension = parse(f"extend schema {link_text}", no_location=True).definitions[0]
+            link = extension.directives[0]  # type: ignore[attr-defined]
+            links.append(link)
+            extra.append(_CONTEXT.replace("{context}", context))
         links += self.carried.links
         operations = {"Query": OperationType.QUERY, "Mutation": OperationType.MUTATION,
                       "Subscription": OperationType.SUBSCRIPTION}  # fmt: skip

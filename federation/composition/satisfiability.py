@@ -14,7 +14,9 @@ state, which subgraphs can be entered by key jumps and which of those resolve `f
 - an interface field can also be answered by every implementation the subgraph knows, and a
   field an `@interfaceObject` adds is reached through the interface's keys;
 - a type condition `... on X` keeps the states whose subgraph knows `X` as a member, and from an
-  `@interfaceObject` it needs a jump to a subgraph where the interface is real.
+  `@interfaceObject` it needs a jump to a subgraph where the interface is real;
+- a field with `@fromContext` arguments resolves in a subgraph only below an ancestor that sets
+  each context, whose selection can be fetched from there (`context_paths.py`).
 
 If no state reaches a subgraph that resolves `f`, the path to it is reported as
 `SATISFIABILITY_ERROR`: one error per unsatisfiable path, with an example query printed as
@@ -33,15 +35,15 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from graphql import FieldNode, InlineFragmentNode, SelectionSetNode, print_ast
+from graphql import FieldNode, InlineFragmentNode, SelectionSetNode
 
 from .context_paths import ContextIndex, Contexts
 from .errors import CompositionError
 from .explain import example_query, unsatisfiable_message
 from .fieldset import parse_field_set
-from .merge_rules import quoted_names, subgraph_list
 from .merged import MergedField, MergedSchema, MergedType
 from .model import named_type
+from .runtime_types import runtime_mismatch
 
 __all__ = ["MAX_SITUATIONS", "check_satisfiability"]
 
@@ -362,7 +364,10 @@ class _Checker:
                     continue
                 target = self.types.get(named_type(fdef.type))
                 if target is not None and target.kind in ("INTERFACE", "UNION"):
-                    mismatch = self.runtime_mismatch(mtype, fdef, target, nxt, situation, path)
+                    mismatch = runtime_mismatch(
+                        self.merged, self.possible(target), mtype, fdef,
+                        sorted({s.graph for s in nxt}), (situation.root, path),
+                    )  # fmt: skip
                     if mismatch is not None:
                         errors.setdefault(path, mismatch)
                         continue
@@ -390,55 +395,6 @@ class _Checker:
                     elif self.only_interface_objects(mtype, situation):
                         errors.setdefault(path, self.cast_error(mtype, path, situation))
         return list(errors.values())
-
-    def runtime_mismatch(
-        self,
-        parent: MergedType,
-        fdef: MergedField,
-        target: MergedType,
-        nxt: list[_State],
-        situation: _Situation,
-        path: tuple[str, ...],
-    ) -> CompositionError | None:
-        """`SHAREABLE_HAS_MISMATCHED_RUNTIME_TYPES`, as Apollo checks it: a field resolved by
-        several subgraphs whose abstract type has no runtime type in common among them."""
-        graphs = sorted({s.graph for s in nxt})
-        if len(fdef.resolved_in) < 2 or len(graphs) < 2:
-            return None
-        every = set(self.possible(target))
-        intersection = set(every)
-        by_listing: dict[str, list[str]] = {}
-        all_empty = True
-        for graph in graphs:
-            names = sorted(
-                t.name for t in self.types.values()
-                if t.kind == "OBJECT" and t.name in every and (
-                    (graph, target.name) in t.implements or (graph, t.name) in target.members)
-            )  # fmt: skip
-            if not names and self.is_interface_object(_State(target.name, graph)):
-                continue  # it stands for the interface's own runtime types
-            listing = "no runtime type is defined"
-            if names:
-                all_empty = False
-                listing = ("types " if len(names) > 1 else "type ") + quoted_names(names)
-            by_listing.setdefault(listing, []).append(graph)
-            intersection &= set(names)
-        if all_empty or intersection:
-            return None
-        lines = [f" - in {subgraph_list(g)}, {listing}" for listing, g in by_listing.items()]
-        coordinate = f"{parent.name}.{fdef.name}"
-        message = (
-            "For the following supergraph API query:\n"
-            + example_query(situation.root, (*path, "..."))
-            + f'\nShared field "{coordinate}" return type "{print_ast(fdef.type)}" has a '
-            "non-intersecting set of possible runtime types across subgraphs. Runtime types in "
-            "subgraphs are:\n" + ";\n".join(lines) + ".\nThis is not allowed as shared fields "
-            "must resolve the same way in all subgraphs, and that implies at least some common "
-            "runtime types between the subgraphs."
-        )
-        return CompositionError(
-            "SHAREABLE_HAS_MISMATCHED_RUNTIME_TYPES", message, tuple(graphs), coordinate
-        )
 
     def is_interface_object(self, state: _State) -> bool:
         mtype = self.types[state.type]
