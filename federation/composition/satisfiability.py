@@ -39,7 +39,7 @@ from graphql import FieldNode, InlineFragmentNode, SelectionSetNode
 
 from .context_paths import ContextIndex, Contexts
 from .errors import CompositionError
-from .explain import example_query, unsatisfiable_message
+from .explain import example_query, unsatisfiable_message, witness_field
 from .fieldset import parse_field_set
 from .merged import MergedField, MergedSchema, MergedType
 from .model import named_type
@@ -339,7 +339,7 @@ class _Checker:
                 # The same situation down another path fails the same fields: say so for this
                 # path too (what lies deeper was reported along the first path).
                 for fdef in failed.get(key, ()):
-                    path = (*situation.path, fdef.name)
+                    path = (*situation.path, witness_field(fdef, self.types))
                     errors.setdefault(path, self.error(fdef, path, situation))
                 continue
             seen.add(key)
@@ -356,7 +356,7 @@ class _Checker:
                 if fdef.inaccessible or self.hidden(named_type(fdef.type)):
                     continue
                 nxt = [s for st in live for s in self.resolve_in(st, fdef, situation.contexts)]
-                path = (*situation.path, fdef.name)
+                path = (*situation.path, witness_field(fdef, self.types))
                 if not nxt:
                     # One error per unsatisfiable path; the walk does not go on below it.
                     errors.setdefault(path, self.error(fdef, path, situation))

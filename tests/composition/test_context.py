@@ -49,6 +49,8 @@ def test_context_external_selection_field_is_used() -> None:
 def test_context_unreachable_without_an_ancestor_says_so_per_subgraph() -> None:
     errors = compose(fixture_set("fail_context_unreachable")).errors
     assert [e.code for e in errors] == ["SATISFIABILITY_ERROR"]
+    # Apollo's example query gives every argument a sample value.
+    assert '  product(id: "<any id>") {\n    price\n' in errors[0].message
     assert errors[0].message.endswith(
         '- from subgraph "catalog": cannot find field "Product.price".\n'
         '- from subgraph "shop": could not find a match for required context for field '
