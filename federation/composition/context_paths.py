@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from graphql import InlineFragmentNode, SelectionSetNode
+from graphql import FieldNode, InlineFragmentNode, SelectionSetNode
 
 from .context import selection_body
 from .fieldset import parse_field_set
 from .merged import MergedField, MergedSchema
+from .model import named_type
 
 __all__ = ["ContextIndex", "Contexts"]
 
@@ -35,47 +36,78 @@ class ContextIndex:
             for context in mtype.contexts:
                 self.setters.setdefault(context, set()).add(mtype.name)
 
-    def sets(self, type_name: str) -> list[str]:
-        """The contexts a field's parent type `type_name` sets for what lies below it."""
+    def sets(self, type_name: str) -> dict[str, str]:
+        """The contexts a field's parent type `type_name` sets for what lies below it, each with
+        the type whose value the selection reads."""
         mtype = self.merged.types.get(type_name)
         if mtype is None:
-            return []
+            return {}
         unions = {t.name for t in self.merged.types.values() if type_name in t.member_names}
-        return [
-            context
+        out = {
+            context: type_name
             for context, types in self.setters.items()
             if types & {type_name, *mtype.interfaces, *unions}
-        ]
+        }
+        if mtype.kind == "INTERFACE":
+            # Apollo's checker never takes a field on an interface: it goes down to each
+            # implementation, and those that set no context fail there (`... on Kiosk`).
+            for impl in self.merged.types.values():
+                if type_name in impl.interfaces and impl.kind == "OBJECT":
+                    for context in self.sets(impl.name):
+                        out.setdefault(context, impl.name)
+        return out
 
     def enter(self, contexts: Contexts, type_name: str, graphs: Iterable[str]) -> Contexts:
         """The contexts below a field taken on `type_name` while standing in `graphs`."""
         if not self.setters:
             return contexts
-        nearest = {c: (c, type_name, frozenset(graphs)) for c in self.sets(type_name)}
+        nearest = {c: (c, t, frozenset(graphs)) for c, t in self.sets(type_name).items()}
         kept = [entry for entry in contexts if entry[0] not in nearest]
         return tuple(sorted([*kept, *nearest.values()]))
 
     def unmet(
-        self, fdef: MergedField, graph: str, contexts: Contexts, fetchable: Fetchable
+        self,
+        type_name: str,
+        fdef: MergedField,
+        graph: str,
+        contexts: Contexts,
+        fetchable: Fetchable,
     ) -> str | None:
-        """None when `graph` can fill every contextual argument of `fdef` on this path, else
-        what Apollo's checker says: the context is not set, or its selection cannot be fetched."""
+        """None when `graph` can fill every contextual argument of `type_name.fdef` on this path;
+        else what Apollo's checker finds: the context is not set (`context`), its selection cannot
+        be fetched (`selection`), or no key of the type leads back to `graph` (`key`)."""
         join = next((j for j in fdef.joins or () if j.graph == graph), None)
         if join is None or not join.context_arguments:
             return None
         above = {c: (t, g) for c, t, g in contexts}
+        if any(argument.context not in above for argument in join.context_arguments):
+            return "context"
         for argument in join.context_arguments:
-            found = above.get(argument.context)
-            if found is None:
-                return "context"
-        for argument in join.context_arguments:
-            type_name, graphs = above[argument.context]
+            ancestor, graphs = above[argument.context]
             selection = parse_field_set(selection_body(argument.selection))
             if selection is None or not fetchable(
-                type_name, graphs, self.applying(type_name, selection)
+                ancestor, graphs, self.applying(ancestor, selection)
             ):
                 return "selection"
+        mtype = self.merged.types[type_name]
+        keys = [j.key for j in mtype.joins if j.graph == graph and j.key is not None]
+        if not any(self.local(type_name, graph, parse_field_set(k.fields)) for k in keys):
+            return "key"
         return None
+
+    def local(self, type_name: str, graph: str, selection: SelectionSetNode | None) -> bool:
+        """Whether a key's fields are all the subgraph's own (none `@external` there)."""
+        mtype = self.merged.types.get(type_name)
+        for node in selection.selections if selection is not None and mtype else ():
+            if isinstance(node, FieldNode) and node.name.value in mtype.fields:  # type: ignore[union-attr]
+                fdef = mtype.fields[node.name.value]  # type: ignore[union-attr]
+                if graph in fdef.external_in:
+                    return False
+                if node.selection_set and not self.local(
+                    named_type(fdef.type), graph, node.selection_set
+                ):
+                    return False
+        return selection is not None
 
     def applying(self, type_name: str, selection: SelectionSetNode) -> SelectionSetNode:
         """The selection without the fragments whose type a value of `type_name` cannot be."""

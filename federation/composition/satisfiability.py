@@ -243,10 +243,12 @@ class _Checker:
 
     # -- one step ---------------------------------------------------------------------------------
 
-    def context_unmet(self, graph: str, fdef: MergedField, contexts: Contexts) -> str | None:
+    def context_unmet(
+        self, type_name: str, graph: str, fdef: MergedField, contexts: Contexts
+    ) -> str | None:
         """Why `graph` cannot fill the field's @fromContext arguments on this path, if so."""
         return self.contexts.unmet(
-            fdef, graph, contexts,
+            type_name, fdef, graph, contexts,
             lambda t, graphs, selection: any(
                 self.selection_ok(t, self.reachable(_State(t, g)), ("", ()), selection, frozenset())
                 for g in graphs
@@ -262,7 +264,9 @@ class _Checker:
                 out.append(_State(target, state.graph, nested))
         graphs = self.reachable(state)
         for graph in sorted(graphs):
-            if graph not in fdef.resolved_in or self.context_unmet(graph, fdef, contexts):
+            if graph not in fdef.resolved_in or self.context_unmet(
+                state.type, graph, fdef, contexts
+            ):
                 continue
             requires = fdef.requires.get(graph)
             if requires is not None and not self.requires_met(
@@ -484,9 +488,18 @@ class _Checker:
         self, graph: str, type_name: str, fdef: MergedField, contexts: Contexts = ()
     ) -> str:
         coordinate = f'"{type_name}.{fdef.name}"'
-        unmet = self.context_unmet(graph, fdef, contexts) if graph in fdef.resolved_in else None
+        unmet = (
+            self.context_unmet(type_name, graph, fdef, contexts)
+            if graph in fdef.resolved_in
+            else None
+        )
         if unmet == "context":
             return f"could not find a match for required context for field {coordinate}."
+        if unmet == "key":
+            return (
+                f"@require condition on field {coordinate} can be satisfied but missing usable key "
+                f'on "{type_name}" in subgraph "{graph}" to resume query.'
+            )
         overrider = self.overrider(graph, fdef)
         if overrider is not None:
             return (
@@ -495,7 +508,7 @@ class _Checker:
             )
         if graph in fdef.external_in:
             return f"field {coordinate} is not resolvable because marked @external."
-        if graph in fdef.resolved_in and (graph in fdef.requires or unmet):
+        if graph in fdef.resolved_in and (graph in fdef.requires or unmet == "selection"):
             return f"cannot satisfy @require conditions on field {coordinate}."
         return f"cannot find field {coordinate}."
 

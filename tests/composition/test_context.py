@@ -77,3 +77,11 @@ def test_contextual_argument_must_be_optional_where_it_is_not_contextual() -> No
     assert [(e.code, e.coordinate) for e in errors] == [
         ("CONTEXTUAL_ARGUMENT_NOT_CONTEXTUAL_IN_ALL_SUBGRAPHS", "Product.price(currency:)")
     ]
+
+
+def test_context_through_an_interface_fails_on_the_implementation_that_sets_none() -> None:
+    # As Apollo walks it: `places { products }` goes down to each implementation, and only
+    # `... on Kiosk` (which sets no context) cannot fill `price`.
+    errors = compose(fixture_set("fail_context_interface_implementation_unset")).errors
+    assert len(errors) == 1
+    assert "  places {\n    ... on Kiosk {\n      products {\n        price\n" in errors[0].message
