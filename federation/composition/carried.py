@@ -369,7 +369,9 @@ def _merge_applications(
         elif name == "authenticated":
             out.append(found[0])
         elif name in ("requiresScopes", "policy"):
-            out.append(_merge_rules(name, found))
+            distinct = list({print_ast(d): d for d in found}.values())
+            # One application everywhere stays as written; several are combined (and sorted).
+            out.append(distinct[0] if len(distinct) == 1 else _merge_rules(name, found))
         elif name == "listSize":
             out.append(_merge_list_size(found))
         elif name in repeatable:

@@ -10,6 +10,7 @@ from graphql import GraphQLSyntaxError, parse
 from federation.supergraph.model import load_supergraph
 
 from ..errors import SupergraphError
+from .auth_transitive import check_transitive_auth
 from .carried import carry_directives
 from .definitions import check_directive_definitions
 from .errors import CompositionError, CompositionHint, CompositionResult
@@ -65,6 +66,7 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> CompositionResult:
     hints += merge_hints
     if not errors:
         errors += validate_merged(merged, upgraded)
+        errors += check_transitive_auth(merged, carried.applied)
     if not errors:
         errors += check_satisfiability(merged)
     if errors:
