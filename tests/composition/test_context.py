@@ -85,3 +85,14 @@ def test_context_through_an_interface_fails_on_the_implementation_that_sets_none
     errors = compose(fixture_set("fail_context_interface_implementation_unset")).errors
     assert len(errors) == 1
     assert "  places {\n    ... on Kiosk {\n      products {\n        price\n" in errors[0].message
+
+
+def test_context_field_must_demand_the_access_rules_of_what_it_reads() -> None:
+    errors = compose(fixture_set("fail_context_transitive_auth_field")).errors
+    assert [(e.code, e.coordinate) for e in errors] == [
+        ("MISSING_TRANSITIVE_AUTH_REQUIREMENTS", "Product.price")
+    ]
+    assert errors[0].message.endswith(
+        'the transitive field "Shop.currency" data from @fromContext selection set.'
+    )
+    assert compose(fixture_set("context_auth_covered")).ok

@@ -27,3 +27,14 @@ def test_definitions_report_the_first_disagreement_as_apollo_does() -> None:
 def test_definitions_accept_built_in_scalars_for_spec_scalars_and_fewer_locations() -> None:
     for name in ("directive_definition_compatible", "directive_definition_string_field_set"):
         assert compose(fixture_set(name)).ok, name
+
+
+def test_definitions_unknown_import_says_what_apollo_suggests() -> None:
+    errors = compose(fixture_set("fail_link_import_unknown")).errors
+    assert [e.code for e in errors] == ["INVALID_LINK_DIRECTIVE_USAGE"]
+    assert errors[0].message == (
+        '[a] Cannot import unknown element "@requiresScopes". Did you mean "@requires"?'
+    )
+    # @context is federation 2.8's: a 2.5 link cannot import it.
+    codes = {e.code for e in compose(fixture_set("fail_context_before_federation_2_8")).errors}
+    assert codes == {"INVALID_LINK_DIRECTIVE_USAGE"}
