@@ -4,7 +4,12 @@ As Apollo's checker decides it, a field with contextual arguments resolves in a 
 every context it reads is set by some ancestor on the path: the parent type of a field taken
 higher up is a type setting the context, implements an interface setting it, or is a member of a
 union setting it. The nearest such ancestor is the one read, and the selection must be fetchable
-from where the plan stood there.
+from where the plan stood there. The planner then comes back to the field's own subgraph by a key
+of that subgraph's own fields (none `@external`), so the type needs one.
+
+Apollo's checker never takes a field on an interface: it goes down to each implementation. A field
+taken on an interface therefore sets what its implementations set, and the walk down each type
+condition (`... on Kiosk`) is where a missing context shows.
 """
 
 from __future__ import annotations
@@ -98,16 +103,18 @@ class ContextIndex:
     def local(self, type_name: str, graph: str, selection: SelectionSetNode | None) -> bool:
         """Whether a key's fields are all the subgraph's own (none `@external` there)."""
         mtype = self.merged.types.get(type_name)
-        for node in selection.selections if selection is not None and mtype else ():
-            if isinstance(node, FieldNode) and node.name.value in mtype.fields:  # type: ignore[union-attr]
-                fdef = mtype.fields[node.name.value]  # type: ignore[union-attr]
-                if graph in fdef.external_in:
-                    return False
-                if node.selection_set and not self.local(
-                    named_type(fdef.type), graph, node.selection_set
-                ):
-                    return False
-        return selection is not None
+        if selection is None or mtype is None:
+            return False
+        for node in selection.selections:
+            fdef = mtype.fields.get(node.name.value) if isinstance(node, FieldNode) else None
+            if fdef is None:
+                continue
+            if graph in fdef.external_in:
+                return False
+            inner = getattr(node, "selection_set", None)
+            if inner is not None and not self.local(named_type(fdef.type), graph, inner):
+                return False
+        return True
 
     def applying(self, type_name: str, selection: SelectionSetNode) -> SelectionSetNode:
         """The selection without the fragments whose type a value of `type_name` cannot be."""
