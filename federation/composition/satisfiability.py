@@ -160,7 +160,8 @@ class _Checker:
         holder, held_fields = provided
         starts = [(holder, nested) for n, nested in held_fields if n == name]
         for graph in sorted(graphs):
-            if graph not in fdef.resolved_in:
+            # A condition has no ancestors in the query: no context is set inside it.
+            if graph not in fdef.resolved_in or self.context_unmet(type_name, graph, fdef, ()):
                 continue
             requires = fdef.requires.get(graph)
             if requires is not None:
