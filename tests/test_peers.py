@@ -171,7 +171,7 @@ def test_fixture_supergraph_matches_recomposition(feature: str) -> None:
 _CONTEXT_REFUSED = (
     "feature https://specs.apollo.dev/context/v0.1 is for: SECURITY but is unsupported"
 )
-APOLLO_GATEWAY_REFUSES = {"context": _CONTEXT_REFUSED, "context_abstract": _CONTEXT_REFUSED}
+APOLLO_GATEWAY_REFUSES = {f: _CONTEXT_REFUSED for f in FEATURES if fixture_cases.uses_context(f)}
 
 
 @pytest.mark.parametrize("feature", sorted(APOLLO_GATEWAY_REFUSES))

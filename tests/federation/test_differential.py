@@ -88,8 +88,9 @@ REFERENCE_CANNOT = {
     # `contextArguments`: it sends the field without its argument (checked by hand: the
     # subgraph fails every `price`, "missing 1 required positional argument: 'currency'").
     # test_context_plans.py compares the plans with Apollo's planner instead.
-    "context": "the Rust planner does not implement @context/@fromContext",
-    "context_abstract": "the Rust planner does not implement @context/@fromContext",
+    feature: "the Rust planner does not implement @context/@fromContext"
+    for feature in fixture_cases.features()
+    if fixture_cases.uses_context(feature)
 }
 #: the sets compared with the reference
 FEATURES = [f for f in fixture_cases.features() if f not in REFERENCE_CANNOT]
@@ -218,8 +219,10 @@ def _type_node(type_text: str) -> Any:
 def _reference_wrong(reference: dict[str, Any], query: str, schema: GraphQLSchema) -> str | None:
     """Why the reference's answer is wrong by the spec, if it is, else None."""
     errors = reference.get("errors") or ()
-    if "data" not in reference and errors and all(
-        error.get("message") == "Unexpected error." for error in errors
+    if (
+        "data" not in reference
+        and errors
+        and all(error.get("message") == "Unexpected error." for error in errors)
     ):
         # A valid query over a supergraph that composes (the fixture cases plan it, checked
         # against @apollo/gateway) must not fail whole with an internal error.
