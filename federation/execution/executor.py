@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from federation.execution.alias_copies import restore_entity_copies, restore_root_copies
 from federation.execution.batching import EntityBatcher, entities_body
 from federation.execution.contexts import (
     context_operation,
@@ -143,6 +144,8 @@ async def _fetch_root(node: FetchNode, state: _Execution) -> None:
         owed: list[ResponsePath] = [[key] for key, _ in node.owed]
         state.errors.extend(_failure_errors(exc, owed))
         return
+    if node.alias_copies:
+        response = restore_root_copies(response, node.alias_copies)
     data = response.get("data")
     if isinstance(data, dict):
         if node.output_renames:
@@ -258,6 +261,10 @@ def _take_entities(
 ) -> None:
     """Merge one `_entities` answer into the targets, and its errors at their paths."""
     node = flatten.node
+    if node.alias_copies:
+        response = restore_entity_copies(
+            response, node.alias_copies, representations, state.is_subtype
+        )
     errors = _errors_of(response)
     if errors:
         where = _target_paths(flatten, state)

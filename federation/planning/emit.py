@@ -8,6 +8,7 @@ from graphql import VariableDefinitionNode
 
 from federation.planning.fetch_group import FetchGroup
 from federation.planning.normalize import Condition
+from federation.planning.optimize.duplicate_aliases import drop_duplicate_aliases
 from federation.planning.plan import (
     ConditionNode,
     FetchNode,
@@ -80,6 +81,7 @@ def _node(
     group: FetchGroup, variable_types: Mapping[str, VariableDefinitionNode], kind: OperationKind
 ) -> PlanNode:
     fetch: FetchNode = group.to_fetch_node(variable_types, "query" if group.is_entity else kind)
+    fetch = drop_duplicate_aliases(fetch)
     if group.is_entity:
         return FlattenNode(group.merge_at, fetch)
     return fetch

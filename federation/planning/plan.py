@@ -20,6 +20,7 @@ from graphql import (
 )
 
 __all__ = [
+    "AliasCopy",
     "ConditionNode",
     "ContextRewrite",
     "FetchNode",
@@ -90,6 +91,19 @@ class ContextRewrite:
 
 
 @dataclass(frozen=True, slots=True)
+class AliasCopy:
+    """A response key the fetch does not send, since an identical aliased field is sent as
+    `kept`: `dropped` gets a copy of its value and of its errors. At the root of the answer
+    for a root fetch; in each `_entities` item for an entity fetch, when the item's
+    representation is of `type_condition` (or one of its possible types; None: every item).
+    """
+
+    kept: str
+    dropped: str
+    type_condition: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FetchNode:
     """One request to one subgraph, with the facts execution needs, all derived at plan time.
 
@@ -115,6 +129,9 @@ class FetchNode:
     #: `@fromContext` arguments, read per entity from its ancestors; entities with different
     #: values go in separate `_entities` calls, since one call has one set of variables
     context_rewrites: tuple[ContextRewrite, ...] = ()
+    #: repeats of identical aliased fields left out of `operation`, copied back on the answer
+    #: (optimize/duplicate_aliases.py)
+    alias_copies: tuple[AliasCopy, ...] = ()
     #: the operation as built at plan time (its variable definitions, and `_entities` with its
     #: selection for an entity fetch): batching combines fetches from it, the printer prints it
     document: DocumentNode = field(kw_only=True, compare=False, repr=False)

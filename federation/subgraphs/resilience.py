@@ -25,13 +25,12 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
 
 from federation.execution.merge import copy_json
-from federation.subgraphs.aliases import dedupe_aliases
 from federation.subgraphs.breakers import BreakerState, CircuitBreaker
 from federation.subgraphs.concurrency import ConcurrencyLimiter, Overloaded, VegasLimit
 from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError, SubgraphRequest
@@ -89,8 +88,7 @@ class Resilience:
     retry_reserve: int = 10
     #: seconds before the first retry; doubles for each further one
     retry_backoff: float = 0.02
-    #: identical in-flight queries to one subgraph share one fetch, and identical aliased
-    #: fields of one query are sent once
+    #: identical in-flight queries to one subgraph share one fetch
     dedupe: bool = True
     #: identical in-flight client queries (same text, operation name, variables and forwarded
     #: headers) share one execution and its answer
@@ -329,15 +327,10 @@ class ResilientFetcher:
         return self.guards.inflight.shared
 
     async def fetch(self, request: SubgraphRequest) -> dict[str, Any]:
-        """The subgraph's answer, through its breaker, retries and in-flight sharing; a
-        query's identical aliased fields are sent once (federation/subgraphs/aliases.py)."""
+        """The subgraph's answer, through its breaker, retries and in-flight sharing."""
         if not request.idempotent:
             return await self._guarded(request)
-        dedupe = dedupe_aliases(request.body) if self.guards.policy.dedupe else None
-        if dedupe is None:
-            return await self._shared(request)
-        sent = replace(request, body={**request.body, "query": dedupe.query})
-        return dedupe.restore(await self._shared(sent))
+        return await self._shared(request)
 
     async def _shared(self, request: SubgraphRequest) -> dict[str, Any]:
         """A query's answer, shared with identical ones in flight at the same time."""

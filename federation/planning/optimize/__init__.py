@@ -1,7 +1,9 @@
 """Passes over the planned fetch groups, one module each, run in order by `optimize`.
 
 Each pass takes the groups (and what it needs of the supergraph) and returns the groups it
-keeps; a pass may change the groups it keeps in place.
+keeps; a pass may change the groups it keeps in place. One pass works on what a group becomes
+instead: `duplicate_aliases` runs on each frozen FetchNode (emit.py), since it rewrites the
+operation sent while the fetch still owes every key the client asked for.
 """
 
 from __future__ import annotations
