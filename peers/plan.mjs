@@ -1,6 +1,7 @@
 // Print Apollo's query plan for one operation against a supergraph.
 //
 //   node peers/plan.mjs --supergraph FILE [--operation-name NAME] < operation.graphql
+//   node peers/plan.mjs --supergraph FILE --many < [{"operation", "operationName"}, ...]
 //
 // stdout: JSON {"plan": "<Apollo's text form>"} or {"errors": [{"message"}]}; exit 0 both ways.
 import { readFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ async function main() {
     options: {
       supergraph: { type: 'string' },
       'operation-name': { type: 'string' },
+      many: { type: 'boolean' },
     },
     strict: true,
   });
@@ -32,20 +34,24 @@ async function main() {
   const supergraph = Supergraph.build(readFileSync(values.supergraph, 'utf8'), {
     supportedFeatures: ROUTER_SUPPORTED_SUPERGRAPH_FEATURES,
   });
-  const document = parse(await readStdin());
-  let out;
+  const planner = new QueryPlanner(supergraph);
+  const input = await readStdin();
+  // --many: stdin is JSON [{operation, operationName?}], stdout a JSON list of answers.
+  const out = values.many
+    ? JSON.parse(input).map((item) => planOne(supergraph, planner, item.operation, item.operationName))
+    : planOne(supergraph, planner, input, values['operation-name']);
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+function planOne(supergraph, planner, text, operationName) {
   try {
-    const operation = operationFromDocument(supergraph.schema, document, {
-      operationName: values['operation-name'],
-    });
-    const planner = new QueryPlanner(supergraph);
+    const operation = operationFromDocument(supergraph.schema, parse(text), { operationName });
     const plan = planner.buildQueryPlan(operation);
     // The pretty form leaves out each fetch's contextRewrites (@fromContext): list them too.
-    out = { plan: prettyFormatQueryPlan(plan), contextRewrites: contextRewrites(plan.node, []) };
+    return { plan: prettyFormatQueryPlan(plan), contextRewrites: contextRewrites(plan.node, []) };
   } catch (err) {
-    out = { errors: [{ message: err?.message ?? String(err) }] };
+    return { errors: [{ message: err?.message ?? String(err) }] };
   }
-  process.stdout.write(JSON.stringify(out) + '\n');
 }
 
 // Every fetch with contextRewrites: {service, path (of its Flatten), operation, rewrites}.

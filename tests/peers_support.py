@@ -178,17 +178,35 @@ def apollo_plan_details(
 ) -> dict[str, Any]:
     """``peers/plan.mjs``'s answer: ``plan`` (the text form) and ``contextRewrites`` (each
     fetch's `@fromContext` rewrites, which the text form leaves out)."""
+    extra = ["--operation-name", operation_name] if operation_name is not None else []
+    out: dict[str, Any] = json.loads(_run_planner(supergraph_sdl, operation, extra))
+    if "errors" in out:
+        raise RuntimeError(
+            "Apollo could not plan: " + "; ".join(e["message"] for e in out["errors"])
+        )
+    return out
+
+
+def apollo_plans(
+    supergraph_sdl: str, operations: list[tuple[str, str | None]]
+) -> list[dict[str, Any]]:
+    """`apollo_plan_details` for many (operation, name) pairs in one node process; an
+    operation Apollo cannot plan gets ``{"errors": [...]}`` in its place."""
+    payload = json.dumps([{"operation": op, "operationName": name} for op, name in operations])
+    answers: list[dict[str, Any]] = json.loads(_run_planner(supergraph_sdl, payload, ["--many"]))
+    return answers
+
+
+def _run_planner(supergraph_sdl: str, stdin: str, extra: list[str]) -> str:
     peers_dir = ensure_peers_installed()
     with tempfile.TemporaryDirectory(prefix="edgegraph-plan-") as tmp:
         sdl_path = Path(tmp) / "supergraph.graphql"
         sdl_path.write_text(supergraph_sdl)
-        args = [_tool("node"), str(peers_dir / "plan.mjs"), "--supergraph", str(sdl_path)]
-        if operation_name is not None:
-            args += ["--operation-name", operation_name]
+        args = [_tool("node"), str(peers_dir / "plan.mjs"), "--supergraph", str(sdl_path), *extra]
         try:
             proc = subprocess.run(
                 args,
-                input=operation,
+                input=stdin,
                 cwd=peers_dir,
                 env=_peers_env(),
                 capture_output=True,
@@ -200,12 +218,7 @@ def apollo_plan_details(
             raise RuntimeError("peers/plan.mjs timed out") from exc
     if proc.returncode != 0:
         raise RuntimeError(f"peers/plan.mjs crashed ({proc.returncode}):\n{proc.stderr}")
-    out: dict[str, Any] = json.loads(proc.stdout)
-    if "errors" in out:
-        raise RuntimeError(
-            "Apollo could not plan: " + "; ".join(e["message"] for e in out["errors"])
-        )
-    return out
+    return proc.stdout
 
 
 def subgraph_sdl(schema: Any) -> str:

@@ -57,7 +57,7 @@ def context_partitions(
     variables (the subgraph sees the argument as not given)."""
     groups: dict[bytes, tuple[JSONObject, list[JSONObject]]] = {}
     for target, owners in _targets_with_owners(data, path, is_subtype):
-        values = _values(owners, rewrites, is_subtype)
+        values = _values((*owners, target), rewrites, is_subtype)
         key = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
         groups.setdefault(key, (values, []))[1].append(target)
     return list(groups.values())
@@ -90,13 +90,15 @@ def _targets_with_owners(
 
 
 def _values(
-    owners: tuple[JSONObject, ...], rewrites: Sequence[ContextRewrite], is_subtype: IsSubtype
+    chain: tuple[JSONObject, ...], rewrites: Sequence[ContextRewrite], is_subtype: IsSubtype
 ) -> JSONObject:
+    """`chain` is the target's owners and the target itself, last: `levels` 0 is the target
+    (a field resolved inside the fetch of an entity that holds the context)."""
     values: JSONObject = {}
     for rewrite in rewrites:
-        if rewrite.variable in values or rewrite.levels > len(owners):
+        if rewrite.variable in values or rewrite.levels >= len(chain):
             continue
-        ancestor = owners[-rewrite.levels]
+        ancestor = chain[-1 - rewrite.levels]
         if rewrite.type_condition is not None:
             typename = ancestor.get("__typename")
             if not isinstance(typename, str) or not is_subtype(typename, rewrite.type_condition):

@@ -3,9 +3,10 @@
 No peer gateway here executes `@context` (@apollo/gateway plans its rewrites and never applies
 them; Hive's Rust planner does not know the join `contextArguments`), so the answers are checked
 against the subgraphs' data in the fixture sets, and the *plans* against Apollo's: for every
-operation of the sets that use `@context`, each entity fetch that fills context
-arguments reads them from the same ancestor (as many fields up), through the same field path,
-as Apollo's `KeyRenamer` rewrites (`["..", "... on Store", "currency"]`) say.
+operation of the sets that use `@context` (their own and the differential test's generated
+ones), edgegraph reads every context value from the same ancestor in the response, through the
+same field path, as Apollo's `KeyRenamer` rewrites (`["..", "... on Store", "currency"]`) say,
+whichever fetch reads it.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from federation.operation import OperationCache
 from federation.planning.plan import FetchNode, FlattenNode, PlanNode
 from federation.planning.planner import QueryPlanner
 from federation.supergraph.model import load_supergraph
+from tests.federation.test_differential import generated_queries
 from tests.fixtures.federation import cases as fixture_cases
-from tests.peers_support import apollo_plan_details
+from tests.peers_support import apollo_plans
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "federation"
 #: the fixture sets whose fields take `@fromContext` arguments
@@ -34,40 +36,41 @@ APOLLO_WRONG = {
     "internal `zone` and `currency` take those response keys",
 }
 
-#: (levels up, type condition or None, field path) of every rewrite of one fetch
-Places = frozenset[tuple[int, str | None, tuple[str, ...]]]
-
 
 def _operations(feature: str) -> dict[str, str]:
     """Each operation of the set, with the fragments it uses."""
     return {case.operation_name: case.document for case in fixture_cases.load_cases(feature)}
 
 
-OPERATIONS = {
-    (feature, name): text for feature in SETS for name, text in _operations(feature).items()
-}
+def _ancestor(path: tuple[str, ...], levels: int) -> tuple[str, ...]:
+    """The response path `levels` fields above `path` (list levels do not count)."""
+    steps = list(path)
+    for _ in range(levels):
+        while steps and steps[-1] == "@":
+            steps.pop()
+        if steps:
+            steps.pop()
+    return tuple(steps)
 
 
-def _ours(
-    node: PlanNode | None, path: tuple[str, ...] = ()
-) -> list[tuple[tuple[str, ...], Places]]:
+def _ours(node: PlanNode | None, path: tuple[str, ...] = ()) -> set[Any]:
     if node is None:
-        return []
+        return set()
     if isinstance(node, FlattenNode):
         return _ours(node.node, node.path)
     if isinstance(node, FetchNode):
-        places = frozenset((r.levels, r.type_condition, r.path) for r in node.context_rewrites)
-        return [(path, places)] if places else []
+        return {
+            (_ancestor(path, r.levels), r.type_condition, r.path) for r in node.context_rewrites
+        }
     children = getattr(node, "nodes", None)
     if children is None:  # a ConditionNode
         children = (getattr(node, "if_clause", None), getattr(node, "else_clause", None))
-    return [found for child in children for found in _ours(child, path)]
+    return {found for child in children for found in _ours(child, path)}
 
 
-def _apollo(fetches: list[dict[str, Any]]) -> list[tuple[tuple[str, ...], Places]]:
-    out = []
+def _apollo(fetches: list[dict[str, Any]]) -> set[Any]:
+    out = set()
     for fetch in fetches:
-        places = set()
         for rewrite in fetch["rewrites"]:
             steps = list(rewrite["path"])
             levels = 0
@@ -77,43 +80,50 @@ def _apollo(fetches: list[dict[str, Any]]) -> list[tuple[tuple[str, ...], Places
             condition = None
             if steps and steps[0].startswith("... on "):
                 condition = steps.pop(0)[len("... on ") :]
-            places.add((levels, condition, tuple(steps)))
-        out.append((tuple(fetch["path"]), frozenset(places)))
+            out.add((_ancestor(tuple(fetch["path"]), levels), condition, tuple(steps)))
     return out
 
 
-def _same_places(ours: Places, apollo: Places) -> bool:
-    """Equal, except that Apollo names the context's type where the ancestor can only be of
-    that type; edgegraph then leaves the condition out (None)."""
-    loose = {(levels, path) for levels, _condition, path in apollo}
-    if {(levels, path) for levels, _condition, path in ours} != loose:
+def _same_places(ours: set[Any], apollo: set[Any]) -> bool:
+    """The same values read from the same ancestors. Where one side names the ancestor's type
+    and the other leaves it out (Apollo does on the entity itself), that is the same place;
+    naming a different type is not."""
+    if {(a, p) for a, _c, p in ours} != {(a, p) for a, _c, p in apollo}:
         return False
-    conditions = {(levels, path): {c for lv, c, p in apollo if (lv, p) == (levels, path)}
-                  for levels, path in loose}  # fmt: skip
+    named: dict[Any, set[str]] = {}
+    for ancestor, condition, path in apollo:
+        if condition is not None:
+            named.setdefault((ancestor, path), set()).add(condition)
     return all(
-        condition is None or condition in conditions[(levels, path)]
-        for levels, condition, path in ours
+        condition is None or (a, p) not in named or condition in named[(a, p)]
+        for a, condition, p in ours
     )
 
 
-@pytest.mark.parametrize(("feature", "name"), sorted(OPERATIONS))
-def test_context_rewrites_match_apollo(feature: str, name: str) -> None:
-    if name in APOLLO_WRONG:
-        pytest.skip(APOLLO_WRONG[name])
+@pytest.mark.parametrize("feature", SETS)
+def test_context_rewrites_match_apollo(feature: str) -> None:
+    """The set's own operations, then the differential's generated ones (seeded): every
+    value edgegraph reads, from where it reads it, is what Apollo's plan reads."""
     sdl = (FIXTURES / feature / "supergraph.graphql").read_text()
     supergraph = load_supergraph(sdl)
-    prepared = OperationCache(supergraph.api_schema).prepare(OPERATIONS[(feature, name)], name)
-    plan = QueryPlanner(supergraph).plan(prepared.operation, prepared.fragments)
-    ours = _ours(plan.node)
-    apollo = _apollo(apollo_plan_details(sdl, OPERATIONS[(feature, name)], name)["contextRewrites"])
-    # Apollo may fill two fields' arguments in one fetch where edgegraph has two at one path:
-    # compare what each flatten path reads, all fetches there together.
-    by_path_ours: dict[tuple[str, ...], Places] = {}
-    for path, places in ours:
-        by_path_ours[path] = by_path_ours.get(path, frozenset()) | places
-    by_path_apollo: dict[tuple[str, ...], Places] = {}
-    for path, places in apollo:
-        by_path_apollo[path] = by_path_apollo.get(path, frozenset()) | places
-    assert by_path_ours.keys() == by_path_apollo.keys(), (by_path_ours, by_path_apollo)
-    for path, places in by_path_ours.items():
-        assert _same_places(places, by_path_apollo[path]), (path, places, by_path_apollo[path])
+    operations: list[tuple[str, str | None]] = [
+        (text, name) for name, text in _operations(feature).items() if name not in APOLLO_WRONG
+    ]
+    operations += [(query, None) for query, _variables in generated_queries(feature)]
+    apollo = apollo_plans(sdl, operations)
+    cache = OperationCache(supergraph.api_schema)
+    planner = QueryPlanner(supergraph)
+    compared = 0
+    disagreements: list[str] = []
+    for (text, name), theirs in zip(operations, apollo, strict=True):
+        assert "errors" not in theirs, (text, theirs)
+        prepared = cache.prepare(text, name)
+        ours = _ours(planner.plan(prepared.operation, prepared.fragments).node)
+        places = _apollo(theirs["contextRewrites"])
+        compared += bool(places)
+        if not _same_places(ours, places):
+            disagreements.append(
+                f"{name or text}\n  edgegraph {sorted(ours)}\n  Apollo {sorted(places)}"
+            )
+    assert not disagreements, "\n".join(disagreements)
+    assert compared >= 5, f"only {compared} operations read a context value"

@@ -105,7 +105,7 @@ _REFERENCE_SILENT = (
 
 
 @functools.cache
-def _queries(feature: str) -> tuple[tuple[str, dict[str, Any]], ...]:
+def generated_queries(feature: str) -> tuple[tuple[str, dict[str, Any]], ...]:
     """Seeded queries (text, variables) for a fixture set; the same on every run."""
     supergraph = load_supergraph(fixture_cases.supergraph_sdl(feature))
     api = supergraph.api_schema
@@ -371,7 +371,7 @@ async def _ask_both(feature: str) -> Answers:
             engine = Engine(
                 load_supergraph(sdl), HttpFetcher(urls, client=client), limits=_NO_COST_LIMIT
             )
-            for query, variables in _queries(feature):
+            for query, variables in generated_queries(feature):
                 if reset is not None:
                     reset()  # stateful subgraphs (mutations) start each query afresh
                 ours = (await engine.run(query, None, variables)).body
@@ -386,7 +386,7 @@ async def _ask_both(feature: str) -> Answers:
 
 @pytest.mark.parametrize("feature", FEATURES)
 async def test_differential_agrees_with_the_reference_planner(feature: str) -> None:
-    queries = _queries(feature)
+    queries = generated_queries(feature)
     assert queries, f"no queries generated for {feature}"
     api_schema = load_supergraph(fixture_cases.supergraph_sdl(feature)).api_schema
     disagreements: list[str] = []
