@@ -11,30 +11,21 @@ Groups are then frozen into Fetch/Flatten/Sequence/Parallel/Condition nodes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from graphql import (
-    ArgumentNode,
     FragmentDefinitionNode,
-    NameNode,
     OperationDefinitionNode,
     VariableDefinitionNode,
-    VariableNode,
 )
 
 from federation.errors import PlanningError
-from federation.planning.choices import Chooser, Position
-from federation.planning.contexts import (
-    ContextSource,
-    context_selections,
-    context_setters,
-    sources_for,
-)
+from federation.planning.choices import Chooser
+from federation.planning.contexts import ContextPlanning
 from federation.planning.emit import emit_plan
 from federation.planning.facts import SchemaFacts
-from federation.planning.fetch_group import FetchGroup, SubSelectionSet
+from federation.planning.fetch_group import FetchGroup
 from federation.planning.internal_fields import (
-    Provided,
     client_fields_by_key,
     fields_from_selection_set,
     input_fields,
@@ -42,6 +33,7 @@ from federation.planning.internal_fields import (
     nested_user_keys,
     provided_tree,
 )
+from federation.planning.level import Level, position
 from federation.planning.normalize import (
     Condition,
     NField,
@@ -50,55 +42,14 @@ from federation.planning.normalize import (
     normalize_operation,
 )
 from federation.planning.optimize import optimize
-from federation.planning.paths import PathFinder, freeze_provided
-from federation.planning.plan import ContextRewrite, InputField, OperationKind, QueryPlan
+from federation.planning.paths import PathFinder
+from federation.planning.plan import InputField, OperationKind, QueryPlan
 from federation.planning.query_graph import QueryGraph
 from federation.supergraph.model import ContextArgument, Supergraph
 
 __all__ = ["QueryPlanner"]
 
 _MAX_DEPTH = 64
-
-
-@dataclass(frozen=True, slots=True)
-class _Level:
-    """One selection level: `selections` on `parent_type` at `path`, planned into `selection`
-    inside `group`.
-
-    `provided` is what a `@provides` above makes local here; `user_keys` are the client's fields
-    at this level by response key, so internal fields can dodge them; `exclude` holds the
-    subgraphs whose entity keys are being planned here, which cannot supply their own keys.
-    """
-
-    group: FetchGroup
-    selection: SubSelectionSet
-    path: tuple[str, ...]
-    parent_type: str
-    selections: tuple[NSelection, ...]
-    provided: Provided | None
-    user_keys: Mapping[str, NField]
-    exclude: frozenset[str] = frozenset()
-    #: the requirements being planned above this level, which no path here may need again
-    guard: frozenset[tuple[str, str, str]] = frozenset()
-    #: the subgraphs that could serve the object at this path equally (None at the root); an
-    #: entity jump pins the path to its subgraph
-    candidates: frozenset[str] | None = None
-    #: the object levels above this one, nearest last: where `@fromContext` values come from
-    ancestors: tuple[_Level, ...] = ()
-    #: for the target of an entity jump, the level it jumped from: the same object, in the
-    #: fetch that found it
-    via: _Level | None = None
-
-
-def _position(level: _Level) -> Position:
-    return Position(
-        level.group.graph,
-        level.parent_type,
-        level.path,
-        freeze_provided(level.provided),
-        level.exclude,
-        level.guard,
-    )
 
 
 class QueryPlanner:
@@ -128,7 +79,7 @@ class QueryPlanner:
         return emit_plan(groups, variable_types, kind)
 
 
-class _PlanRun:
+class _PlanRun(ContextPlanning):
     """The state of planning one operation."""
 
     def __init__(
@@ -187,7 +138,7 @@ class _PlanRun:
                 by_graph.setdefault(graph, []).append(part)
         for graph, graph_fields in by_graph.items():
             group = self.new_group(graph, (), is_entity=False)
-            level = _Level(group, group.selection, (), root_type, tuple(graph_fields), None, {})
+            level = Level(group, group.selection, (), root_type, tuple(graph_fields), None, {})
             self.plan_level(level)
 
     def _plan_mutation_root(self, root_type: str, fields: list[NField]) -> None:
@@ -199,11 +150,11 @@ class _PlanRun:
                 raise PlanningError(f"Cannot query field {root_type}.{field.name}", [field.name])
             if current is None or current.graph not in candidates:
                 current = self.new_group(self.facts.first(candidates), (), is_entity=False)
-            self.plan_level(_Level(current, current.selection, (), root_type, (field,), None, {}))
+            self.plan_level(Level(current, current.selection, (), root_type, (field,), None, {}))
 
     # -- one selection level ------------------------------------------------------------------
 
-    def plan_level(self, level: _Level) -> set[FetchGroup]:
+    def plan_level(self, level: Level) -> set[FetchGroup]:
         """Plan `level.selections` inside `level.group`.
 
         Returns every group that received fields (the producers of this data).
@@ -220,7 +171,7 @@ class _PlanRun:
         finally:
             self.depth -= 1
 
-    def _plan_abstract(self, level: _Level) -> set[FetchGroup]:
+    def _plan_abstract(self, level: Level) -> set[FetchGroup]:
         group, parent_type = level.group, level.parent_type
         graph = group.graph
         level.selection.field("__typename")
@@ -269,7 +220,7 @@ class _PlanRun:
                 )
         return producers
 
-    def _check_no_runtime_fields(self, level: _Level) -> None:
+    def _check_no_runtime_fields(self, level: Level) -> None:
         """An abstract type with no object type in this subgraph: a field asked on it must at
         least exist there, or no path can ever answer it."""
         for item in level.selections:
@@ -283,7 +234,7 @@ class _PlanRun:
                 [*level.path, item.response_key],
             )
 
-    def _plan_interface_object(self, level: _Level) -> set[FetchGroup]:
+    def _plan_interface_object(self, level: Level) -> set[FetchGroup]:
         """An interface seen from a subgraph where it is an `@interfaceObject`.
 
         That subgraph only knows the interface's name, so `__typename` and fragments on concrete
@@ -314,7 +265,7 @@ class _PlanRun:
         return producers
 
     def _plan_via_interface(
-        self, level: _Level, field: NField, level_keys: Mapping[str, NField]
+        self, level: Level, field: NField, level_keys: Mapping[str, NField]
     ) -> set[FetchGroup]:
         """A field an `@interfaceObject` adds, asked on a concrete type: fetch it on the
         interface, with the key read from the concrete object."""
@@ -338,7 +289,7 @@ class _PlanRun:
             requires_field=field if requires else None, key_type=object_type,
         )  # fmt: skip
 
-    def _plan_object(self, level: _Level) -> set[FetchGroup]:
+    def _plan_object(self, level: Level) -> set[FetchGroup]:
         group, parent_type = level.group, level.parent_type
         graph = group.graph
         fields = self.facts.flatten(level.selections, parent_type)
@@ -358,7 +309,7 @@ class _PlanRun:
                 and not self.facts.requires(parent_type, field.name, graph)
                 and not self.facts.context_arguments(parent_type, field.name, graph)
             ):
-                here, elsewhere = self.chooser.local_parts(_position(level), field)
+                here, elsewhere = self.chooser.local_parts(position(level), field)
                 if here is not None:
                     local.append(here)
                 if elsewhere is not None:
@@ -393,7 +344,7 @@ class _PlanRun:
         is never pinned to the subgraph it was found in."""
         return frozenset(edge.head.graph for edge in self.paths.graph.entries(type_name))
 
-    def _level_keys(self, level: _Level) -> dict[str, NField]:
+    def _level_keys(self, level: Level) -> dict[str, NField]:
         """The client's fields at this level by response key (internal fields see the level's
         client fields, passed down to them as `user_keys`)."""
         fields = self.facts.flatten(level.selections, level.parent_type)
@@ -415,7 +366,7 @@ class _PlanRun:
         return targets
 
     def _add_local(
-        self, level: _Level, field: NField, level_keys: Mapping[str, NField]
+        self, level: Level, field: NField, level_keys: Mapping[str, NField]
     ) -> set[FetchGroup]:
         group, parent_type, provided = level.group, level.parent_type, level.provided
         alias = field.alias
@@ -469,12 +420,12 @@ class _PlanRun:
     # -- jumps --------------------------------------------------------------------------------
 
     def _plan_remote(
-        self, level: _Level, fields: list[NField], level_keys: Mapping[str, NField]
+        self, level: Level, fields: list[NField], level_keys: Mapping[str, NField]
     ) -> set[FetchGroup]:
         group, parent_type = level.group, level.parent_type
         producers: set[FetchGroup] = set()
         assignments: dict[tuple[str, tuple[Condition, ...], bool], list[NField]] = {}
-        for field, best in self.chooser.remote_targets(_position(level), fields).items():
+        for field, best in self.chooser.remote_targets(position(level), fields).items():
             with_requires = self.facts.requires(parent_type, field.name, best) is not None or bool(
                 self.facts.context_arguments(parent_type, field.name, best)
             )
@@ -495,7 +446,7 @@ class _PlanRun:
 
     def _jump(
         self,
-        level: _Level,
+        level: Level,
         graph: str,
         fields: Sequence[NSelection],
         conditions: tuple[Condition, ...],
@@ -561,7 +512,7 @@ class _PlanRun:
             # That subgraph knows only the interface: send its name, not the concrete type's.
             child.input_rewrites[source_type] = parent_type
         fragment = child.selection.fragment(parent_type)
-        target = _Level(
+        target = Level(
             child,
             fragment.children,
             path,
@@ -579,165 +530,3 @@ class _PlanRun:
             # The post-requires step resolves the field itself, with its requirements in hand.
             return {child} | self._add_local(target, requires_field, level_keys)
         return {child} | self.plan_level(target)
-
-    # -- @fromContext -------------------------------------------------------------------------
-
-    def _plan_contexts(
-        self,
-        level: _Level,
-        child: FetchGroup,
-        contexts: tuple[ContextArgument, ...],
-        field: NField,
-    ) -> tuple[list[ArgumentNode], set[FetchGroup]]:
-        """Plan each context selection at its ancestor and have `child` send the values as
-        variables of the field's context arguments.
-
-        One variable per field argument for the whole plan: branches that reach the field
-        under different ancestors add their rewrites to it, each rewrite conditioned on the
-        ancestor's type, so fetches that share a request or get merged never disagree.
-        """
-        arguments: list[ArgumentNode] = []
-        producers: set[FetchGroup] = set()
-        for argument in contexts:
-            sources, found = self._plan_context_source(level, argument, field)
-            producers |= found
-            variable = self._context_variable((level.parent_type, field.name, argument.name))
-            rewrites = [
-                ContextRewrite(variable, s.levels, s.type_condition, s.path) for s in sources
-            ]
-            child.add_context(variable, argument.type, rewrites)
-            arguments.append(
-                ArgumentNode(
-                    name=NameNode(value=argument.name),
-                    value=VariableNode(name=NameNode(value=variable)),
-                )
-            )
-        return arguments, producers
-
-    def _context_ancestor(
-        self, level: _Level, argument: ContextArgument, field: NField
-    ) -> tuple[int, _Level]:
-        """The nearest ancestor that may set the argument's context, and how many fields up."""
-        setters = context_setters(self.supergraph, argument.context)
-        for up, ancestor in enumerate(reversed(level.ancestors), start=1):
-            if self.supergraph.possible_types(ancestor.parent_type) & setters:
-                return up, ancestor
-        raise PlanningError(
-            f"Cannot plan field {level.parent_type}.{field.name}: no ancestor in the query sets "
-            f"the context {argument.context!r} its argument {argument.name!r} is read from",
-            [*level.path, field.response_key],
-        )
-
-    def _plan_context_source(
-        self, level: _Level, argument: ContextArgument, field: NField, offset: int = 0
-    ) -> tuple[list[ContextSource], set[FetchGroup]]:
-        """The nearest ancestor that sets the context gets the selection planned into its own
-        fetch; an abstract ancestor only where its runtime type sets it. Each source names the
-        object type it applies to, as Apollo's rewrites do, and counts its levels from the
-        entity `offset` fields above `level` (the fetch's own entity)."""
-        setters = context_setters(self.supergraph, argument.context)
-        selections = context_selections(argument.selection)
-        up, ancestor = self._context_ancestor(level, argument, field)
-        up -= offset
-        runtime = self.supergraph.possible_types(ancestor.parent_type)
-        matching = sorted(runtime & setters)
-        # Planned where the walk first met that object: the values then come from the fetch
-        # that found it (or its own jumps), as early as the data allows.
-        while ancestor.via is not None:
-            ancestor = ancestor.via
-        keys = {**ancestor.user_keys, **self._level_keys(ancestor)}
-        sources: list[ContextSource] = []
-        planned: list[NSelection] = []
-        for name in matching:
-            # Type conditions of the selection this type never meets are left out.
-            own = tuple(
-                item
-                for item in selections
-                if not isinstance(item, NFragment)
-                or item.type_condition is None
-                or self.facts.applies(item.type_condition, name)
-            )
-            sources += sources_for(up, own, keys, name)
-            planned.append(NFragment(name, own))
-        found = self.plan_level(
-            replace(ancestor, selections=tuple(planned), user_keys=keys, exclude=frozenset())
-        )
-        # Execution checks the ancestor's type before it reads the value.
-        ancestor.selection.field("__typename")
-        return sources, found
-
-    def _plan_context_in_group(self, level: _Level, field: NField) -> set[FetchGroup] | None:
-        """A contextual field resolved in the entity fetch the walk is in, as Apollo plans it,
-        when every context value comes from an ancestor at or above that fetch's entities and
-        from fetches that run before it: each entity then takes its own values. None when it
-        cannot (the field gets an entity fetch of its own)."""
-        group, parent_type = level.group, level.parent_type
-        contexts = self.facts.context_arguments(parent_type, field.name, group.graph)
-        if not contexts or not group.is_entity:
-            return None
-        if not self.facts.local(parent_type, field.name, group.graph, level.provided):
-            return None
-        if self.facts.requires(parent_type, field.name, group.graph) is not None:
-            return None
-        offset = _field_depth(level.path) - _field_depth(group.merge_at)
-        for argument in contexts:
-            _up, ancestor = self._context_ancestor(level, argument, field)
-            if group.merge_at[: len(ancestor.path)] != ancestor.path or (
-                _field_depth(ancestor.path) > _field_depth(group.merge_at)
-            ):
-                return None
-        arguments: list[ArgumentNode] = []
-        producers: set[FetchGroup] = set()
-        planned: list[tuple[ContextArgument, list[ContextSource]]] = []
-        for argument in contexts:
-            sources, found = self._plan_context_source(level, argument, field, offset)
-            producers |= found
-            planned.append((argument, sources))
-        if group in producers or any(self._depends_on(p, group) for p in producers):
-            return None  # the values would come from this fetch or after it
-        for argument, sources in planned:
-            variable = self._context_variable((parent_type, field.name, argument.name))
-            rewrites = [
-                ContextRewrite(variable, s.levels, s.type_condition, s.path) for s in sources
-            ]
-            group.add_context(variable, argument.type, rewrites)
-            arguments.append(
-                ArgumentNode(
-                    name=NameNode(value=argument.name),
-                    value=VariableNode(name=NameNode(value=variable)),
-                )
-            )
-        group.parents |= {p.id for p in producers}
-        with_values = replace(field, arguments=(*field.arguments, *arguments))
-        return {group} | self._add_local(level, with_values, self._level_keys(level))
-
-    def _depends_on(self, group: FetchGroup, other: FetchGroup) -> bool:
-        """Whether `group` waits, directly or not, for `other`."""
-        by_id = {g.id: g for g in self.groups}
-        seen: set[int] = set()
-        stack = list(group.parents)
-        while stack:
-            current = stack.pop()
-            if current == other.id:
-                return True
-            if current in seen or current not in by_id:
-                continue
-            seen.add(current)
-            stack += by_id[current].parents
-        return False
-
-    def _context_variable(self, key: tuple[str, str, str]) -> str:
-        name = self.context_names.get(key)
-        if name is None:
-            # Apollo's naming, numbered past any variable the client already uses.
-            number = len(self.variables)
-            while f"contextualArgument_{number}" in self.variables:
-                number += 1
-            name = self.context_names[key] = f"contextualArgument_{number}"
-            self.variables.add(name)
-        return name
-
-
-def _field_depth(path: tuple[str, ...]) -> int:
-    """Fields on a response path: list levels (`@`) do not count."""
-    return sum(1 for segment in path if segment != "@")
