@@ -76,8 +76,8 @@ FlatRequires: TypeAlias = tuple[str, tuple[tuple[str, str], ...]]
 class ContextRewrite:
     """Where each entity of a fetch finds the value of one `@fromContext` argument.
 
-    From the entity, go `levels` fields up the response (list items do not count) to the
-    ancestor that sets the context; when `type_condition` is set, only an ancestor whose
+    From the entity, go `levels` fields up the response (list items do not count; 0 is the
+    entity itself, for a field inside its fetch) to the ancestor that sets the context; when `type_condition` is set, only an ancestor whose
     `__typename` is that type (or one of its possible types) has it; then read `path`
     (response keys) down from there. The value is sent as the operation variable `variable`.
     Several rewrites may fill one variable, one per type that sets the context: the first
