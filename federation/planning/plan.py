@@ -77,11 +77,12 @@ class ContextRewrite:
     """Where each entity of a fetch finds the value of one `@fromContext` argument.
 
     From the entity, go `levels` fields up the response (list items do not count; 0 is the
-    entity itself, for a field inside its fetch) to the ancestor that sets the context; when `type_condition` is set, only an ancestor whose
-    `__typename` is that type (or one of its possible types) has it; then read `path`
-    (response keys) down from there. The value is sent as the operation variable `variable`.
-    Several rewrites may fill one variable, one per type that sets the context: the first
-    that finds a value wins, and none finding one leaves the variable out.
+    entity itself, for a field inside its fetch) to the ancestor that sets the context; when
+    `type_condition` is set, only an ancestor whose `__typename` is that type (or one of its
+    possible types) has it; then read `path` (response keys) down from there. The value is
+    sent as the operation variable `variable`. Several rewrites may fill one variable, one
+    per type that sets the context: the first that finds a value (nearest first) wins, and
+    none finding one leaves the variable out.
     """
 
     variable: str
