@@ -150,17 +150,7 @@ class ContextPlanning:
         for argument in contexts:
             sources, found = self._plan_context_source(level, argument, field)
             producers |= found
-            variable = self._context_variable((level.parent_type, field.name, argument.name))
-            rewrites = [
-                ContextRewrite(variable, s.levels, s.type_condition, s.path) for s in sources
-            ]
-            child.add_context(variable, argument.type, rewrites)
-            arguments.append(
-                ArgumentNode(
-                    name=NameNode(value=argument.name),
-                    value=VariableNode(name=NameNode(value=variable)),
-                )
-            )
+            arguments.append(self._fill(child, level.parent_type, field, argument, sources))
         return arguments, producers
 
     def _context_ancestor(
@@ -245,17 +235,7 @@ class ContextPlanning:
         if group in producers or any(self._depends_on(p, group) for p in producers):
             return None  # the values would come from this fetch or after it
         for argument, sources in planned:
-            variable = self._context_variable((parent_type, field.name, argument.name))
-            rewrites = [
-                ContextRewrite(variable, s.levels, s.type_condition, s.path) for s in sources
-            ]
-            group.add_context(variable, argument.type, rewrites)
-            arguments.append(
-                ArgumentNode(
-                    name=NameNode(value=argument.name),
-                    value=VariableNode(name=NameNode(value=variable)),
-                )
-            )
+            arguments.append(self._fill(group, parent_type, field, argument, sources))
         group.parents |= {p.id for p in producers}
         with_values = replace(field, arguments=(*field.arguments, *arguments))
         return {group} | self._add_local(level, with_values, self._level_keys(level))
@@ -274,6 +254,22 @@ class ContextPlanning:
             seen.add(current)
             stack += by_id[current].parents
         return False
+
+    def _fill(
+        self,
+        group: FetchGroup,
+        parent_type: str,
+        field: NField,
+        argument: ContextArgument,
+        sources: list[ContextSource],
+    ) -> ArgumentNode:
+        """Have `group` fill the argument's variable from `sources`; the argument to send."""
+        variable = self._context_variable((parent_type, field.name, argument.name))
+        rewrites = [ContextRewrite(variable, s.levels, s.type_condition, s.path) for s in sources]
+        group.add_context(variable, argument.type, rewrites)
+        return ArgumentNode(
+            name=NameNode(value=argument.name), value=VariableNode(name=NameNode(value=variable))
+        )
 
     def _context_variable(self, key: tuple[str, str, str]) -> str:
         name = self.context_names.get(key)

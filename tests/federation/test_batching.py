@@ -23,28 +23,12 @@ from federation.execution.batching import combine_entity_operations
 from federation.planning.plan import FetchNode
 from federation.subgraphs.fetcher import HttpFetcher
 from federation.supergraph.model import load_supergraph
+from tests.federation.transports import RecordingTransport, Unreachable
 from tests.fixtures.federation import cases as fixture_cases
 from tests.fixtures.federation.batching import subgraphs
 from tests.fixtures.federation.support import FEDERATION_VERSION
 
 FEATURE = "batching"
-
-
-class RecordingTransport(httpx.AsyncBaseTransport):
-    """An ASGI transport to one app that keeps the JSON body of every request."""
-
-    def __init__(self, app: GraphQL[Any, Any]) -> None:
-        self.inner = httpx.ASGITransport(app=app)
-        self.bodies: list[dict[str, Any]] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.bodies.append(json.loads(await request.aread()))
-        return await self.inner.handle_async_request(request)
-
-
-class Unreachable(httpx.AsyncBaseTransport):
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
 
 
 class ReviewsBackendDown(SchemaExtension):
@@ -66,7 +50,7 @@ async def _run(
 ) -> tuple[dict[str, Any], dict[str, RecordingTransport]]:
     case = _case(name)
     recorders = {
-        service: RecordingTransport(GraphQL(schema))
+        service: RecordingTransport.to_app(GraphQL(schema))
         for service, schema in subgraphs.SUBGRAPHS.items()
     }
     mounts: dict[str, httpx.AsyncBaseTransport] = {
@@ -199,7 +183,7 @@ class RefusesSummaries(httpx.AsyncBaseTransport):
     """The reviews subgraph, except that requests asking for `summary` cannot connect."""
 
     def __init__(self) -> None:
-        self.inner = RecordingTransport(GraphQL(subgraphs.SUBGRAPHS["reviews"]))
+        self.inner = RecordingTransport.to_app(GraphQL(subgraphs.SUBGRAPHS["reviews"]))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if b"summary" in await request.aread():

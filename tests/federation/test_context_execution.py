@@ -20,24 +20,8 @@ from federation.engine import Engine
 from federation.subgraphs.fetcher import HttpFetcher
 from federation.supergraph.extract import extract_subgraph_schema
 from federation.supergraph.model import load_supergraph
+from tests.federation.transports import RecordingTransport, Unreachable
 from tests.fixtures.federation import cases as fixture_cases
-
-
-class RecordingTransport(httpx.AsyncBaseTransport):
-    """An ASGI transport to one app that keeps the JSON body of every request."""
-
-    def __init__(self, app: GraphQL[Any, Any]) -> None:
-        self.inner = httpx.ASGITransport(app=app)
-        self.bodies: list[dict[str, Any]] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.bodies.append(json.loads(await request.aread()))
-        return await self.inner.handle_async_request(request)
-
-
-class Unreachable(httpx.AsyncBaseTransport):
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
 
 
 async def _run(
@@ -48,7 +32,8 @@ async def _run(
 ) -> tuple[dict[str, Any], dict[str, RecordingTransport]]:
     module = fixture_cases.subgraph_module(feature)
     recorders = {
-        name: RecordingTransport(GraphQL(schema)) for name, schema in module.SUBGRAPHS.items()
+        name: RecordingTransport.to_app(GraphQL(schema))
+        for name, schema in module.SUBGRAPHS.items()
     }
     mounts: dict[str, httpx.AsyncBaseTransport] = {
         f"http://{name}": Unreachable() if name in down else recorder

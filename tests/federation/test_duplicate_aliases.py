@@ -9,7 +9,6 @@ import re
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from strawberry.asgi import GraphQL
 
@@ -31,6 +30,7 @@ from federation.planning.plan import (
 from federation.subgraphs.fetcher import HttpFetcher
 from federation.subgraphs.resilience import ResilientFetcher, SubgraphGuards
 from federation.supergraph.model import load_supergraph
+from tests.federation.transports import RecordingTransport
 from tests.fixtures.federation import cases as fixture_cases
 from tests.fixtures.federation.batching import subgraphs as batching
 from tests.gateway.demo_support import demo_gateway
@@ -123,21 +123,11 @@ def test_restore_entity_copies_per_item_of_its_type() -> None:
     ]
 
 
-class Recording(httpx.AsyncBaseTransport):
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.queries: list[str] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.queries.append(orjson.loads(await request.aread())["query"])
-        return await self.inner.handle_async_request(request)
-
-
 async def test_duplicate_aliases_ten_rows_reach_the_subgraph_once() -> None:
     query = "{" + " ".join(f"r{i}: {ROW}" for i in range(10)) + "}"
     async with demo_gateway(dev=False) as demo:
         catalog = demo.subgraphs["catalog"]
-        recording = catalog.inner = Recording(catalog.inner)
+        recording = catalog.inner = RecordingTransport(catalog.inner)
         body = (await demo.client.post("/graphql", json={"query": query})).json()
     assert "errors" not in body
     assert all(body["data"][f"r{i}"] == body["data"]["r0"] for i in range(10))
@@ -176,7 +166,7 @@ EXPECTED_DATA = {
 async def test_duplicate_aliases_answer_every_alias_through_batching(batch: bool) -> None:
     supergraph = load_supergraph(fixture_cases.supergraph_sdl("batching"))
     recorders = {
-        name: Recording(httpx.ASGITransport(app=GraphQL(schema)))
+        name: RecordingTransport.to_app(GraphQL(schema))
         for name, schema in batching.SUBGRAPHS.items()
     }
     mounts: dict[str, httpx.AsyncBaseTransport] = {
