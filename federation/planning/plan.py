@@ -319,8 +319,21 @@ def _print_fetch(node: FetchNode, level: int) -> str:
     if node.requires is not None:
         lines.append(_indent(_print_inputs(node.requires), level + 1) + " =>")
     lines.append(_indent(body, level + 1))
+    if node.context_rewrites:
+        # Apollo's text form leaves these out; an operator reading the plan needs them.
+        lines.append(f"{pad}  contextRewrites {{")
+        lines += [f"{pad}    {_print_rewrite(rewrite)}" for rewrite in node.context_rewrites]
+        lines.append(f"{pad}  }}")
     lines.append(f"{pad}}},")
     return "\n".join(lines)
+
+
+def _print_rewrite(rewrite: ContextRewrite) -> str:
+    """`$var <- ../... on Store/currency`, the steps of Apollo's KeyRenamer path."""
+    steps = [".."] * rewrite.levels
+    if rewrite.type_condition is not None:
+        steps.append(f"... on {rewrite.type_condition}")
+    return f"${rewrite.variable} <- " + "/".join([*steps, *rewrite.path])
 
 
 def _print_inputs(selections: tuple[InputSelection, ...]) -> str:

@@ -127,3 +127,14 @@ def test_context_rewrites_match_apollo(feature: str) -> None:
             )
     assert not disagreements, "\n".join(disagreements)
     assert compared >= 5, f"only {compared} operations read a context value"
+
+
+def test_printed_plan_shows_where_each_context_value_comes_from() -> None:
+    supergraph = load_supergraph((FIXTURES / "context" / "supergraph.graphql").read_text())
+    prepared = OperationCache(supergraph.api_schema).prepare(
+        "{ warehouses { stock { product { price } } } }", None
+    )
+    printed = str(QueryPlanner(supergraph).plan(prepared.operation, prepared.fragments))
+    assert "price(currency: $contextualArgument_0)" in printed
+    assert "$contextualArgument_0 <- ../../... on Warehouse/currency" in printed
+
