@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.peer_supergraph import peer_supergraph
 from bench.processes import clean_env
 from bench.scenarios import BENCH_DIR, REPO_ROOT
 from bench.serve_edgegraph import best_http, best_loop
@@ -55,14 +56,18 @@ def _edgegraph_plain(supergraph: Path, port: int, dedupe: bool, _headers: Sequen
 
 def _apollo(supergraph: Path, port: int, _dedupe: bool, headers: Sequence[str]) -> Launch:
     command: tuple[str, ...] = ("node", str(BENCH_DIR / "peer_gateways" / "apollo.mjs"))
-    command += ("--supergraph", str(supergraph), "--port", str(port))
+    command += ("--supergraph", str(peer_supergraph(supergraph)), "--port", str(port))
     for name in headers:
         command += ("--forward-header", name)
     return Launch(command, BENCH_DIR, clean_env())
 
 
 def _hive(supergraph: Path, port: int, dedupe: bool, headers: Sequence[str]) -> Launch:
-    command: tuple[str, ...] = (str(NODE_BIN / "hive-gateway"), "supergraph", str(supergraph))
+    command: tuple[str, ...] = (
+        str(NODE_BIN / "hive-gateway"),
+        "supergraph",
+        str(peer_supergraph(supergraph)),
+    )
     command += ("--host", "127.0.0.1", "--port", str(port), "--fork", "1", "--disable-websockets")
     env = clean_env(
         {"BENCH_DEDUPE": "on" if dedupe else "off", "BENCH_FORWARD_HEADERS": ",".join(headers)}
