@@ -17,11 +17,11 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench.gateways import DEFAULT_GATEWAYS, GATEWAYS, Gateway
+from bench.gateways import DEFAULT_GATEWAYS, GATEWAYS, Gateway, Launch
 from bench.install import ensure_node_modules
 from bench.load import LoadResult, ensure_wrk, request_files, run_wrk
 from bench.processes import HOST, cpu_seconds, peak_rss_bytes, running
@@ -66,7 +66,7 @@ def _capture(scenario: Scenario, gateway: Gateway, opts: Options) -> list[tuple[
     record = opts.log_dir / f"{scenario.name}-{gateway.name}-capture.jsonl"
     record.unlink(missing_ok=True)
     command = (*scenario.subgraphs.command, scenario.subgraphs.record_flag, str(record))
-    launch = gateway.launch(scenario.supergraph, GATEWAY_PORT, False, list(scenario.headers))
+    launch = _launch(gateway, scenario, dedupe=False)
     with ExitStack() as stack:
         stack.enter_context(
             running(
@@ -89,6 +89,13 @@ def _capture(scenario: Scenario, gateway: Gateway, opts: Options) -> list[tuple[
         captured.append((int(item.get("port", scenario.subgraphs.ports[0])), item["path"],
                          item["body"].encode()))  # fmt: skip
     return captured
+
+
+def _launch(gateway: Gateway, scenario: Scenario, *, dedupe: bool) -> Launch:
+    launch = gateway.launch(scenario.supergraph, GATEWAY_PORT, dedupe, list(scenario.headers))
+    if gateway.name.startswith("edgegraph") and scenario.edgegraph_flags:
+        launch = replace(launch, command=(*launch.command, *scenario.edgegraph_flags))
+    return launch
 
 
 def _wait_ports(ports: Sequence[int], timeout: float = 30.0) -> None:
@@ -146,9 +153,7 @@ def _measure(
     reference: list[Any] | None,
     opts: Options,
 ) -> tuple[Row, list[Any] | None]:
-    launch = gateway.launch(
-        scenario.supergraph, GATEWAY_PORT, setting == "on", list(scenario.headers)
-    )
+    launch = _launch(gateway, scenario, dedupe=setting == "on")
     name = f"{scenario.name}-{setting}-{gateway.name}"
     with running(
         name, launch.command, port=GATEWAY_PORT, log_dir=opts.log_dir, cwd=launch.cwd,
@@ -205,7 +210,10 @@ def _run_scenario(scenario: Scenario, opts: Options) -> list[Run]:
                 print(f"[bench]   {row.summary()}", flush=True)
                 if reference is None and answers is not None:
                     reference = answers
-            runs.append(Run(scenario.name, scenario.title, setting, rows, ceilings,
+            title = scenario.title
+            if scenario.edgegraph_note:
+                title += f"; edgegraph with {scenario.edgegraph_note}"
+            runs.append(Run(scenario.name, title, setting, rows, ceilings,
                             fetches=len(captured) / len(scenario.requests)))  # fmt: skip
     return runs
 

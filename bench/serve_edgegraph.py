@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import uvicorn
 
 from edge.config import GatewayConfig, SubgraphsConfig
+from federation.limits import Limits
 from federation.subgraphs.resilience import Resilience
 from federation.supergraph.model import load_supergraph
 from gateway import create_app
@@ -54,10 +56,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="entity fetches to one subgraph that start together share one request "
         "([subgraphs] batch_entities; on by default)",
     )
+    parser.add_argument(
+        "--max-cost",
+        default=None,
+        help="the estimated-cost limit: a number, or off (default: the gateway's default)",
+    )
     args = parser.parse_args(argv)
     dedupe = args.dedupe == "on"
     resilience = Resilience(dedupe=dedupe, dedupe_inbound=dedupe)
-    config = GatewayConfig(subgraphs=SubgraphsConfig(batch_entities=args.batch == "on"))
+    limits = Limits()
+    if args.max_cost is not None:
+        limits = replace(limits, max_cost=None if args.max_cost == "off" else int(args.max_cost))
+    config = GatewayConfig(
+        subgraphs=SubgraphsConfig(batch_entities=args.batch == "on"), limits=limits
+    )
     app = create_app(
         load_supergraph(Path(args.supergraph).read_text()), resilience=resilience, config=config
     )
