@@ -1,13 +1,16 @@
 """The engine: one request goes parse → validate → plan → fetch → merge → shape.
 
 Parsed operations and plans are cached per (operation text, operation name); neither key depends
-on variable values, because variable `@skip`/`@include` become Condition nodes in the plan.
+on variable values, because variable `@skip`/`@include` become Condition nodes in the plan. A
+supergraph with progressive overrides (`percent(N)` labels) draws the labels per request, and
+plans are cached per set of enabled labels too (supergraph/override.py).
 """
 
 from __future__ import annotations
 
+import random
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +43,7 @@ from federation.planning.planner import QueryPlanner
 from federation.subgraphs.fetcher import Fetcher
 from federation.subgraphs.resilience import InflightDeduper
 from federation.supergraph.model import Supergraph
+from federation.supergraph.override import LabelDraw, override_labels, with_override_labels
 from federation.telemetry.tracing import (
     SPAN_PLAN,
     note_operation,
@@ -63,15 +67,15 @@ class EngineResult:
 
 
 class PlanCache:
-    """A bounded LRU of plans keyed by (operation text, operation name)."""
+    """A bounded LRU of plans keyed by (operation text, operation name[, enabled labels])."""
 
     def __init__(self, max_size: int = 1000) -> None:
         self.max_size = max_size
-        self.entries: OrderedDict[tuple[str, str | None], QueryPlan] = OrderedDict()
+        self.entries: OrderedDict[tuple[Hashable, ...], QueryPlan] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[str, str | None]) -> QueryPlan | None:
+    def get(self, key: tuple[Hashable, ...]) -> QueryPlan | None:
         plan = self.entries.get(key)
         if plan is None:
             self.misses += 1
@@ -80,7 +84,7 @@ class PlanCache:
         self.entries.move_to_end(key)
         return plan
 
-    def put(self, key: tuple[str, str | None], plan: QueryPlan) -> None:
+    def put(self, key: tuple[Hashable, ...], plan: QueryPlan) -> None:
         self.entries[key] = plan
         self.entries.move_to_end(key)
         while len(self.entries) > self.max_size:
@@ -106,7 +110,9 @@ class Engine:
         dedupe_inbound: bool = False,
         batch_entities: bool | AbstractSet[str] = True,
         list_sizes: ListSizes | None = None,
+        draw: Callable[[], float] = random.random,
     ) -> None:
+        """`draw` gives the number in [0, 1) each `percent(N)` override label is drawn with."""
         self.supergraph = supergraph
         self._fetcher = fetcher
         self.limits = limits if limits is not None else Limits()
@@ -118,6 +124,9 @@ class Engine:
         #: subgraph, or for the named ones)
         self.batch_entities = batch_entities
         self.planner = QueryPlanner(supergraph)
+        #: progressive overrides: the labels drawn per request, and a planner per set met
+        self.draw_labels = LabelDraw(override_labels(supergraph), draw)
+        self._planners: dict[frozenset[str], QueryPlanner] = {frozenset(): self.planner}
         self.possible_types: dict[str, frozenset[str]] = {
             name: frozenset(t.name for t in supergraph.schema.get_possible_types(named))
             for name, named in supergraph.schema.type_map.items()
@@ -216,16 +225,17 @@ class Engine:
         if prepared.is_introspection_only:
             body = execute_introspection(self.supergraph.api_schema, prepared, coerced)
             return EngineResult(body)
-        key = prepared.key
         refused = self._check_cost(prepared, coerced)
         if refused is not None:  # before any fetch
             return EngineResult({"errors": [refused.formatted]}, rejected=True)
+        labels = self.draw_labels()
+        key: tuple[Hashable, ...] = (*prepared.key, labels) if labels else prepared.key
         plan = self.plans.get(key)
         note_plan_cache(hit=plan is not None)
         if plan is None:
             try:
                 with span(SPAN_PLAN):
-                    plan = self.planner.plan(prepared.operation, prepared.fragments)
+                    plan = self._planner(labels).plan(prepared.operation, prepared.fragments)
             except PlanningError as error:
                 located = {
                     "message": str(error),
@@ -258,6 +268,13 @@ class Engine:
             answered = self._introspect(prepared.operation, introspection, prepared, coerced)
             body["data"].update(answered)
         return EngineResult(body, plan)
+
+    def _planner(self, labels: frozenset[str]) -> QueryPlanner:
+        planner = self._planners.get(labels)
+        if planner is None:
+            view = with_override_labels(self.supergraph, labels)
+            planner = self._planners[labels] = QueryPlanner(view)
+        return planner
 
     def _check_cost(
         self, prepared: PreparedOperation, variables: Mapping[str, Any]

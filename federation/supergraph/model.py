@@ -6,6 +6,7 @@ The planner and executor read these records and never re-read directives.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -48,6 +49,7 @@ __all__ = [
     "TypeKind",
     "TypeMeta",
     "load_supergraph",
+    "resolvable_graphs",
 ]
 
 TypeKind = Literal["OBJECT", "INTERFACE", "UNION", "ENUM", "INPUT_OBJECT", "SCALAR"]
@@ -494,7 +496,7 @@ class _Reader(JoinDirectives):
         if not declared:
             resolvable = frozenset((owner,) if owner else self.type_graphs[parent.name])
         else:
-            resolvable = _resolvable(
+            resolvable = resolvable_graphs(
                 entries, key_fields, extensions, name, set(self.graph_by_enum.values())
             )
         return FieldMeta(
@@ -507,21 +509,25 @@ class _Reader(JoinDirectives):
         )
 
 
-def _resolvable(
+def resolvable_graphs(
     entries: Mapping[str, FieldInGraph],
     key_fields: Mapping[str, set[str]],
     extensions: set[str],
     field_name: str,
     known_graphs: set[str],
+    enabled_labels: AbstractSet[str] = frozenset(),
 ) -> frozenset[str]:
+    """The graphs that resolve a field, from its `@join__field`s (FieldMeta.resolvable_in)."""
     # An override only removes the field from a graph that exists (trap 20). A labelled
-    # (progressive) override is off unless its label is enabled, as in the router by default, so
-    # the overriding graph is the one that does not resolve the field.
+    # (progressive) override applies only while its label is enabled (supergraph/override.py);
+    # off, the overriding graph is the one that does not resolve the field.
     overridden: set[str] = set()
     for entry in entries.values():
         if entry.override is None or entry.override not in known_graphs:
             continue
-        overridden.add(entry.graph if entry.override_label is not None else entry.override)
+        label = entry.override_label
+        off = label is not None and label not in enabled_labels
+        overridden.add(entry.graph if off else entry.override)
     resolvable = {
         graph
         for graph, entry in entries.items()

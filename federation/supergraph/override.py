@@ -1,0 +1,98 @@
+"""Progressive `@override`: a field moves to its new subgraph for a share of the requests.
+
+A domain team moving a field writes `@override(from: "legacy", label: "percent(10)")`; the
+supergraph records the label on the `@join__field`s (join v0.4+). As Apollo Router does, the
+gateway draws each `percent(N)` label per request, enabled with probability N%, and plans the
+request with the overrides of its enabled labels applied; any other label names a flag that
+only Apollo's coprocessors set, so it stays off. A set of enabled labels gives the supergraph a
+view with those fields' resolving graphs recomputed; the engine keeps a planner (and plans) per
+view it has met.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+from graphql import FieldNode
+
+from federation.supergraph.model import Supergraph, TypeMeta, resolvable_graphs
+
+__all__ = ["LabelDraw", "override_labels", "percent_of", "with_override_labels"]
+
+_PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
+
+
+def override_labels(supergraph: Supergraph) -> frozenset[str]:
+    """Every progressive-override label the supergraph uses."""
+    return frozenset(
+        entry.override_label
+        for meta in supergraph.types.values()
+        for field in meta.fields.values()
+        for entry in field.in_graphs.values()
+        if entry.override_label is not None
+    )
+
+
+def percent_of(label: str) -> float | None:
+    """The share of requests a `percent(N)` label is enabled for, in percent; None for any
+    other label."""
+    match = _PERCENT.match(label)
+    return float(match.group(1)) if match else None
+
+
+class LabelDraw:
+    """Draws the enabled labels of one request: each `percent(N)` label with probability N%."""
+
+    def __init__(self, labels: frozenset[str], random: Callable[[], float]) -> None:
+        self.shares = {label: share for label in sorted(labels) if (share := percent_of(label))}
+        self.random = random
+
+    def __call__(self) -> frozenset[str]:
+        if not self.shares:
+            return frozenset()
+        return frozenset(
+            label for label, share in self.shares.items() if self.random() * 100 < share
+        )
+
+
+def with_override_labels(supergraph: Supergraph, enabled: frozenset[str]) -> Supergraph:
+    """The supergraph as a request with `enabled` labels sees it: the labelled overrides of
+    those labels applied, every other fact the same."""
+    if not enabled:
+        return supergraph
+    types: dict[str, TypeMeta] = dict(supergraph.types)
+    graphs = set(supergraph.graphs)
+    for name, meta in supergraph.types.items():
+        changed = {
+            field_name: replace(
+                field,
+                resolvable_in=resolvable_graphs(
+                    field.in_graphs,
+                    _key_fields(meta),
+                    {graph for graph, info in meta.in_graphs.items() if info.extension},
+                    field_name,
+                    graphs,
+                    enabled,
+                ),
+            )
+            for field_name, field in meta.fields.items()
+            if any(entry.override_label in enabled for entry in field.in_graphs.values())
+        }
+        if changed:
+            types[name] = replace(meta, fields={**meta.fields, **changed})
+    return replace(supergraph, types=types)
+
+
+def _key_fields(meta: TypeMeta) -> Mapping[str, set[str]]:
+    # The same reading as the loader's: a graph's key fields, by their top-level names.
+    return {
+        graph: {
+            selection.name.value
+            for key in info.keys
+            for selection in key.selections.selections
+            if isinstance(selection, FieldNode)
+        }
+        for graph, info in meta.in_graphs.items()
+    }
