@@ -197,6 +197,7 @@ def create_app(
                 ObservedFetcher(propagating, observed),
                 operation_cache_size=config.graphql.operation_cache_size,
                 plan_cache_size=config.graphql.plan_cache_size,
+                override_labels=frozenset(config.graphql.override_labels),
                 limits=limits,
                 dedupe_inbound=resilience.dedupe_inbound,
                 batch_entities=frozenset(

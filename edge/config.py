@@ -158,6 +158,8 @@ class GraphQLConfig:
     mask_errors: bool = True
     operation_cache_size: int = 1000
     plan_cache_size: int = 1000
+    #: progressive `@override` labels on for every request (`percent(N)` labels are drawn)
+    override_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

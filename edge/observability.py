@@ -178,6 +178,8 @@ def access_record(
         "error_details": [_detail(error, config.log_query, config.log_variables)
                           for error in observation.errors],
     }  # fmt: skip
+    if observation.override_labels:
+        record["override_labels"] = list(observation.override_labels)
     if config.log_query and observation.query is not None:
         record["query"] = observation.query[:_MAX_QUERY_CHARS]
     if config.log_variables and observation.variables is not None:

@@ -43,10 +43,12 @@ from federation.planning.planner import QueryPlanner
 from federation.subgraphs.fetcher import Fetcher
 from federation.subgraphs.resilience import InflightDeduper
 from federation.supergraph.model import Supergraph
-from federation.supergraph.override import LabelDraw, override_labels, with_override_labels
+from federation.supergraph.override import LabelDraw, with_override_labels
+from federation.supergraph.override import override_labels as labels_in
 from federation.telemetry.tracing import (
     SPAN_PLAN,
     note_operation,
+    note_override_labels,
     note_plan_cache,
     note_request,
     span,
@@ -110,9 +112,11 @@ class Engine:
         dedupe_inbound: bool = False,
         batch_entities: bool | AbstractSet[str] = True,
         list_sizes: ListSizes | None = None,
+        override_labels: AbstractSet[str] = frozenset(),
         draw: Callable[[], float] = random.random,
     ) -> None:
-        """`draw` gives the number in [0, 1) each `percent(N)` override label is drawn with."""
+        """`override_labels`: progressive-override labels on for every request; `draw` gives
+        the number in [0, 1) each `percent(N)` label is drawn with."""
         self.supergraph = supergraph
         self._fetcher = fetcher
         self.limits = limits if limits is not None else Limits()
@@ -125,7 +129,7 @@ class Engine:
         self.batch_entities = batch_entities
         self.planner = QueryPlanner(supergraph)
         #: progressive overrides: the labels drawn per request, and a planner per set met
-        self.draw_labels = LabelDraw(override_labels(supergraph), draw)
+        self.draw_labels = LabelDraw(labels_in(supergraph), draw, frozenset(override_labels))
         self._planners: dict[frozenset[str], QueryPlanner] = {frozenset(): self.planner}
         self.possible_types: dict[str, frozenset[str]] = {
             name: frozenset(t.name for t in supergraph.schema.get_possible_types(named))
@@ -229,6 +233,7 @@ class Engine:
         if refused is not None:  # before any fetch
             return EngineResult({"errors": [refused.formatted]}, rejected=True)
         labels = self.draw_labels()
+        note_override_labels(labels)
         key: tuple[Hashable, ...] = (*prepared.key, labels) if labels else prepared.key
         plan = self.plans.get(key)
         note_plan_cache(hit=plan is not None)

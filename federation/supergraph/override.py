@@ -4,7 +4,8 @@ A domain team moving a field writes `@override(from: "legacy", label: "percent(1
 supergraph records the label on the `@join__field`s (join v0.4+). As Apollo Router does, the
 gateway draws each `percent(N)` label per request, enabled with probability N%, and plans the
 request with the overrides of its enabled labels applied; any other label names a flag that
-only Apollo's coprocessors set, so it stays off. A set of enabled labels gives the supergraph a
+only Apollo's coprocessors set: here it is on when the config names it
+(`[graphql] override_labels`), else off. A set of enabled labels gives the supergraph a
 view with those fields' resolving graphs recomputed; the engine keeps a planner (and plans) per
 view it has met.
 """
@@ -43,18 +44,24 @@ def percent_of(label: str) -> float | None:
 
 
 class LabelDraw:
-    """Draws the enabled labels of one request: each `percent(N)` label with probability N%."""
+    """Draws the enabled labels of one request: each `percent(N)` label with probability N%,
+    and the labels `always` on (the gateway's config), when the supergraph uses them."""
 
-    def __init__(self, labels: frozenset[str], random: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        labels: frozenset[str],
+        random: Callable[[], float],
+        always: frozenset[str] = frozenset(),
+    ) -> None:
         self.shares = {label: share for label in sorted(labels) if (share := percent_of(label))}
+        self.always = always & labels
         self.random = random
 
     def __call__(self) -> frozenset[str]:
         if not self.shares:
-            return frozenset()
-        return frozenset(
-            label for label, share in self.shares.items() if self.random() * 100 < share
-        )
+            return self.always
+        drawn = (label for label, share in self.shares.items() if self.random() * 100 < share)
+        return self.always.union(drawn)
 
 
 def with_override_labels(supergraph: Supergraph, enabled: frozenset[str]) -> Supergraph:

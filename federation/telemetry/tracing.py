@@ -75,6 +75,7 @@ __all__ = [
     "inject_trace_context",
     "note_error",
     "note_operation",
+    "note_override_labels",
     "note_plan_cache",
     "note_request",
     "note_result",
@@ -103,6 +104,7 @@ ATTR_CLIENT_VERSION = "graphql.client.version"
 ATTR_HTTP_STATUS = "http.response.status_code"
 ATTR_ERROR_COUNT = "graphql.error.count"
 ATTR_PLAN_CACHE_HIT = "graphql.plan.cache_hit"
+ATTR_OVERRIDE_LABELS = "edgegraph.override_labels"
 ATTR_PLAN_PATH = "graphql.plan.path"
 #: On a subgraph fetch span: how many plan fetches the one request carries (entity batching).
 ATTR_PLAN_FETCHES = "graphql.plan.fetches"
@@ -356,6 +358,8 @@ class RequestObservation:
     query: str | None = None
     variables: Mapping[str, Any] | None = None
     plan_cache_hit: bool | None = None
+    #: the progressive-override labels on for this request (drawn or configured)
+    override_labels: tuple[str, ...] = ()
     has_data: bool = False
     error_count: int = 0
     error_codes: list[str] = field(default_factory=list)
@@ -456,6 +460,15 @@ def note_operation(name: str | None, operation_type: str) -> None:
     if name:
         observation.span.set_attribute(ATTR_OPERATION_NAME, name)
     observation.span.set_attribute(ATTR_OPERATION_TYPE, operation_type)
+
+
+def note_override_labels(labels: frozenset[str]) -> None:
+    """The progressive-override labels this request was planned with, when any: which side
+    of a migration served it."""
+    observation = _current.get()
+    if observation is not None and labels:
+        observation.override_labels = tuple(sorted(labels))
+        observation.span.set_attribute(ATTR_OVERRIDE_LABELS, list(observation.override_labels))
 
 
 def note_plan_cache(*, hit: bool) -> None:

@@ -8,12 +8,18 @@ the draw itself, and the shares in between, with the set's real subgraphs and a 
 
 from __future__ import annotations
 
+import logging
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
+import pytest
 from strawberry.asgi import GraphQL
 
+from edge.config import GatewayConfig, GraphQLConfig
+from edge.observability import ACCESS_LOG
 from federation.engine import Engine
 from federation.subgraphs.fetcher import HttpFetcher
 from federation.supergraph.model import load_supergraph
@@ -23,6 +29,7 @@ from federation.supergraph.override import (
     percent_of,
     with_override_labels,
 )
+from gateway import create_app
 from tests.fixtures.federation import cases as fixture_cases
 
 FEATURE = "progressive_override"
@@ -87,3 +94,41 @@ async def test_requests_follow_their_draw_and_plans_are_kept_per_label_set() -> 
     # One plan with the label on, one with it off; the later requests reuse them.
     assert len(engine.plans.entries) == 2
     assert (engine.plans.hits, engine.plans.misses) == (2, 2)
+
+
+def test_configured_labels_are_on_only_where_the_supergraph_uses_them() -> None:
+    labels = frozenset({"percent(10)", "beta"})
+    draw = LabelDraw(labels, lambda: 0.99, frozenset({"beta", "gamma"}))
+    assert draw() == {"beta"}
+    assert LabelDraw(frozenset({"beta"}), lambda: 0.0, frozenset({"beta"}))() == {"beta"}
+
+
+async def test_the_gateway_turns_on_configured_labels_and_logs_the_labels_of_each_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger=ACCESS_LOG.name)
+    supergraph = load_supergraph(fixture_cases.supergraph_sdl(FEATURE))
+    module = fixture_cases.subgraph_module(FEATURE)
+    mounts: dict[str, httpx.AsyncBaseTransport] = {
+        f"http://{name}": httpx.ASGITransport(app=GraphQL(schema))
+        for name, schema in module.SUBGRAPHS.items()
+    }
+    config = GatewayConfig(graphql=GraphQLConfig(override_labels=("beta",)))
+    async with AsyncExitStack() as stack:
+        subgraphs = await stack.enter_async_context(httpx.AsyncClient(mounts=mounts))
+        urls = {name: graph.url for name, graph in supergraph.graphs.items()}
+        app = create_app(supergraph, fetcher=HttpFetcher(urls, client=subgraphs), config=config)
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+        )
+        response = await client.post(
+            "/graphql", json={"query": "{ products { price stock rating } }"}
+        )
+    assert response.json()["data"]["products"][0] == {
+        "price": "pricing:p1",  # percent(100), drawn on
+        "stock": "legacy:p1",  # percent(0), drawn off
+        "rating": "pricing:p1",  # beta, on by the config
+    }
+    [line] = [orjson.loads(r.getMessage()) for r in caplog.records if r.name == ACCESS_LOG.name]
+    assert line["override_labels"] == ["beta", "percent(100)"]
