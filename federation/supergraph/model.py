@@ -48,6 +48,7 @@ __all__ = [
     "TypeInGraph",
     "TypeKind",
     "TypeMeta",
+    "key_facts",
     "load_supergraph",
     "resolvable_graphs",
 ]
@@ -404,16 +405,7 @@ class _Reader(JoinDirectives):
         members: dict[str, frozenset[str]] = {}
         enum_values: dict[str, frozenset[str]] = {}
         if isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
-            key_fields = {
-                graph: {
-                    selection.name.value
-                    for key in meta.keys
-                    for selection in key.selections.selections
-                    if isinstance(selection, FieldNode)
-                }
-                for graph, meta in in_graphs.items()
-            }
-            extensions = {graph for graph, meta in in_graphs.items() if meta.extension}
+            key_fields, extensions = key_facts(in_graphs)
             for name, definition in named.fields.items():
                 fields[name] = self._read_field(
                     named, name, definition, key_fields, extensions, owners[0] if owners else None
@@ -507,6 +499,21 @@ class _Reader(JoinDirectives):
             resolvable_in=resolvable,
             inaccessible=self.is_inaccessible([definition.ast_node]),
         )
+
+
+def key_facts(in_graphs: Mapping[str, TypeInGraph]) -> tuple[dict[str, set[str]], set[str]]:
+    """What `resolvable_graphs` needs of a type: each graph's key fields (top-level names) and
+    the graphs where the type is an extension."""
+    key_fields = {
+        graph: {
+            selection.name.value
+            for key in meta.keys
+            for selection in key.selections.selections
+            if isinstance(selection, FieldNode)
+        }
+        for graph, meta in in_graphs.items()
+    }
+    return key_fields, {graph for graph, meta in in_graphs.items() if meta.extension}
 
 
 def resolvable_graphs(

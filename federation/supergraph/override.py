@@ -13,12 +13,10 @@ view it has met.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 
-from graphql import FieldNode
-
-from federation.supergraph.model import Supergraph, TypeMeta, resolvable_graphs
+from federation.supergraph.model import Supergraph, TypeMeta, key_facts, resolvable_graphs
 
 __all__ = ["LabelDraw", "override_labels", "percent_of", "with_override_labels"]
 
@@ -72,34 +70,22 @@ def with_override_labels(supergraph: Supergraph, enabled: frozenset[str]) -> Sup
     types: dict[str, TypeMeta] = dict(supergraph.types)
     graphs = set(supergraph.graphs)
     for name, meta in supergraph.types.items():
+        labelled = [
+            (field_name, field)
+            for field_name, field in meta.fields.items()
+            if any(entry.override_label in enabled for entry in field.in_graphs.values())
+        ]
+        if not labelled:
+            continue
+        key_fields, extensions = key_facts(meta.in_graphs)
         changed = {
             field_name: replace(
                 field,
                 resolvable_in=resolvable_graphs(
-                    field.in_graphs,
-                    _key_fields(meta),
-                    {graph for graph, info in meta.in_graphs.items() if info.extension},
-                    field_name,
-                    graphs,
-                    enabled,
+                    field.in_graphs, key_fields, extensions, field_name, graphs, enabled
                 ),
             )
-            for field_name, field in meta.fields.items()
-            if any(entry.override_label in enabled for entry in field.in_graphs.values())
+            for field_name, field in labelled
         }
-        if changed:
-            types[name] = replace(meta, fields={**meta.fields, **changed})
+        types[name] = replace(meta, fields={**meta.fields, **changed})
     return replace(supergraph, types=types)
-
-
-def _key_fields(meta: TypeMeta) -> Mapping[str, set[str]]:
-    # The same reading as the loader's: a graph's key fields, by their top-level names.
-    return {
-        graph: {
-            selection.name.value
-            for key in info.keys
-            for selection in key.selections.selections
-            if isinstance(selection, FieldNode)
-        }
-        for graph, info in meta.in_graphs.items()
-    }
