@@ -148,7 +148,8 @@ class ContextPlanning:
         arguments: list[ArgumentNode] = []
         producers: set[FetchGroup] = set()
         for argument in contexts:
-            sources, found = self._plan_context_source(level, argument, field)
+            nearest = self._context_ancestor(level, argument, field)
+            sources, found = self._plan_context_source(argument, nearest)
             producers |= found
             arguments.append(self._fill(child, level.parent_type, field, argument, sources))
         return arguments, producers
@@ -168,16 +169,15 @@ class ContextPlanning:
         )
 
     def _plan_context_source(
-        self, level: Level, argument: ContextArgument, field: NField, offset: int = 0
+        self, argument: ContextArgument, nearest: tuple[int, Level]
     ) -> tuple[list[ContextSource], set[FetchGroup]]:
-        """The nearest ancestor that sets the context gets the selection planned into its own
-        fetch; an abstract ancestor only where its runtime type sets it. Each source names the
-        object type it applies to, as Apollo's rewrites do, and counts its levels from the
-        entity `offset` fields above `level` (the fetch's own entity)."""
+        """The nearest ancestor that sets the context (`_context_ancestor`, its levels counted
+        from the fetch's own entity) gets the selection planned into its own fetch; an abstract
+        ancestor only where its runtime type sets it. Each source names the object type it
+        applies to, as Apollo's rewrites do."""
         setters = context_setters(self.supergraph, argument.context)
         selections = context_selections(argument.selection)
-        up, ancestor = self._context_ancestor(level, argument, field)
-        up -= offset
+        up, ancestor = nearest
         runtime = self.supergraph.possible_types(ancestor.parent_type)
         matching = sorted(runtime & setters)
         # Planned where the walk first met that object: the values then come from the fetch
@@ -218,18 +218,19 @@ class ContextPlanning:
             return None
         if self.facts.requires(parent_type, field.name, group.graph) is not None:
             return None
+        # Levels count from the fetch's entity, `offset` fields above the field's object; an
+        # ancestor below that entity (fewer levels up than the offset) is not in its data.
         offset = _field_depth(level.path) - _field_depth(group.merge_at)
-        for argument in contexts:
-            _up, ancestor = self._context_ancestor(level, argument, field)
-            if group.merge_at[: len(ancestor.path)] != ancestor.path or (
-                _field_depth(ancestor.path) > _field_depth(group.merge_at)
-            ):
-                return None
+        nearest = [
+            (argument, self._context_ancestor(level, argument, field)) for argument in contexts
+        ]
+        if any(up < offset for _argument, (up, _ancestor) in nearest):
+            return None
         arguments: list[ArgumentNode] = []
         producers: set[FetchGroup] = set()
         planned: list[tuple[ContextArgument, list[ContextSource]]] = []
-        for argument in contexts:
-            sources, found = self._plan_context_source(level, argument, field, offset)
+        for argument, (up, ancestor) in nearest:
+            sources, found = self._plan_context_source(argument, (up - offset, ancestor))
             producers |= found
             planned.append((argument, sources))
         if group in producers or any(self._depends_on(p, group) for p in producers):
