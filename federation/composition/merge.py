@@ -27,6 +27,7 @@ from .merge_rules import (
     named_list,
     pick_description,
     quoted_names,
+    shared_facts,
     spread_interface_objects,
     subtype,
     type_listing,
@@ -133,12 +134,10 @@ class _Merger:
         return MergedType(
             name=name,
             kind=kind,
-            description=pick_description([t.description for _g, t in sources]),
             joins=tuple(joins),
             fields=fields,
             implements=implements,
-            inaccessible=any(t.inaccessible for _g, t in sources),
-            tags=union_tags(t.tags for _g, t in sources),
+            **shared_facts(sources),
             contexts=type_contexts(sources),
         )
 
@@ -456,11 +455,9 @@ class _Merger:
         return MergedType(
             name=name,
             kind="UNION",
-            description=pick_description([t.description for _g, t in sources]),
             joins=tuple(JoinType(g) for g, _t in sources),
             members=tuple((g, m) for g, t in sources for m in t.members),
-            inaccessible=any(t.inaccessible for _g, t in sources),
-            tags=union_tags(t.tags for _g, t in sources),
+            **shared_facts(sources),
             contexts=type_contexts(sources),
         )
 
@@ -469,10 +466,8 @@ class _Merger:
         return MergedType(
             name=name,
             kind="SCALAR",
-            description=pick_description([t.description for _g, t in sources]),
             joins=tuple(JoinType(g) for g, _t in sources),
-            inaccessible=any(t.inaccessible for _g, t in sources),
-            tags=union_tags(t.tags for _g, t in sources),
+            **shared_facts(sources),
             specified_by=next((t.specified_by for _g, t in sources if t.specified_by), None),
         )
 
@@ -536,11 +531,9 @@ class _Merger:
         return MergedType(
             name=name,
             kind="INPUT_OBJECT",
-            description=pick_description([t.description for _g, t in sources]),
             joins=tuple(JoinType(g) for g, _t in sources),
             input_fields=fields,
-            inaccessible=any(t.inaccessible for _g, t in sources),
-            tags=union_tags(t.tags for _g, t in sources),
+            **shared_facts(sources),
         )
 
     def merge_enum(self, name: str, types: dict[str, MergedType]) -> MergedType:
@@ -586,11 +579,9 @@ class _Merger:
         return MergedType(
             name=name,
             kind="ENUM",
-            description=pick_description([t.description for _g, t in sources]),
             joins=tuple(JoinType(g) for g, _t in sources),
             values=kept,
-            inaccessible=any(t.inaccessible for _g, t in sources),
-            tags=union_tags(t.tags for _g, t in sources),
+            **shared_facts(sources),
         )
 
 

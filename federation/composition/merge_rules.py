@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import TypedDict
 
 from graphql import ListTypeNode, NamedTypeNode, NonNullTypeNode, TypeNode, print_ast
 
 from .merged import JoinField, MergedField, MergedType
-from .model import FieldDef, Subgraph, named_type
+from .model import FieldDef, Subgraph, TypeDef, named_type
 
 __all__ = [
     "enum_usage",
@@ -88,6 +89,23 @@ def enum_usage(name: str, types: dict[str, MergedType]) -> tuple[bool, bool]:
             as_input |= any(named_type(a.type) == name for a in fdef.args)
         as_input |= any(named_type(f.type) == name for f in tdef.input_fields.values())
     return as_input, as_output
+
+
+class SharedFacts(TypedDict):
+    """What a merged type of any kind takes alike from its subgraphs' definitions."""
+
+    description: str | None
+    inaccessible: bool
+    tags: tuple[str, ...]
+
+
+def shared_facts(sources: Sequence[tuple[str, TypeDef]]) -> SharedFacts:
+    """The first description, `@inaccessible` in any subgraph, every `@tag`."""
+    return SharedFacts(
+        description=pick_description([t.description for _g, t in sources]),
+        inaccessible=any(t.inaccessible for _g, t in sources),
+        tags=union_tags(t.tags for _g, t in sources),
+    )
 
 
 def pick_description(descriptions: Sequence[str | None]) -> str | None:
