@@ -43,13 +43,19 @@ from federation.planning.plan import FetchNode, FlattenNode
 from federation.subgraphs.fetcher import Fetcher, SubgraphFetchError, SubgraphRequest
 from federation.types import JSONObject, Representation
 
-__all__ = ["EntityBatcher", "combine_entity_operations", "entities_body"]
+__all__ = [
+    "REPRESENTATIONS",
+    "EntityBatcher",
+    "combine_entity_operations",
+    "entities_body",
+    "entities_operation",
+]
 
 #: Event-loop turns the first fetch waits for siblings to join. Each nesting level of parallel
 #: branches starts one turn later; a turn in which nobody joined ends the wait early.
 MAX_JOIN_TURNS = 4
 
-_REPRESENTATIONS = "representations"
+REPRESENTATIONS = "representations"
 
 
 @dataclass(slots=True)
@@ -201,12 +207,12 @@ class EntityBatcher:
             (group,) = groups
             operation, aliases = group.operation, ("_entities",)
             own = group.parts[0].variables  # one text, so one set of variables
-            body_variables = {_REPRESENTATIONS: group.representations, **own}
+            body_variables = {REPRESENTATIONS: group.representations, **own}
         else:
             operation, aliases = combined
             body_variables = dict(variables)
             for index, group in enumerate(groups):
-                body_variables[f"{_REPRESENTATIONS}{index}"] = group.representations
+                body_variables[f"{REPRESENTATIONS}{index}"] = group.representations
         body = {"query": operation, "variables": body_variables}
         # One request serves every batched plan fetch: each gets its timing from it.
         served = tuple(part.plan_node for group in groups for part in group.parts)
@@ -245,7 +251,7 @@ def entities_body(
     """The request body of one entity fetch sent alone."""
     return {
         "query": operation,
-        "variables": {_REPRESENTATIONS: representations, **variables},
+        "variables": {REPRESENTATIONS: representations, **variables},
     }
 
 
@@ -330,21 +336,21 @@ def combine_entity_operations(
     parsed document, never its text. Cached: plans are cached, so a batch of the same fetches
     meets the same fetches again.
     """
-    new_names = [f"{_REPRESENTATIONS}{index}" for index in range(len(fetches))]
+    new_names = [f"{REPRESENTATIONS}{index}" for index in range(len(fetches))]
     if variable_names & set(new_names):
         return None
     definitions: dict[str, VariableDefinitionNode] = {}
     selections: list[FieldNode] = []
     aliases: list[str] = []
     for index, fetch in enumerate(fetches):
-        parsed = _entities_operation(fetch.document)
+        parsed = entities_operation(fetch.document)
         if parsed is None:
             return None
         entities, variables = parsed
         alias = f"_{index}"
         for definition in variables:
             name = definition.variable.name.value
-            if name == _REPRESENTATIONS:
+            if name == REPRESENTATIONS:
                 definitions[new_names[index]] = VariableDefinitionNode(
                     variable=VariableNode(name=NameNode(value=new_names[index])),
                     type=definition.type,
@@ -359,7 +365,7 @@ def combine_entity_operations(
                 name=entities.name,
                 arguments=(
                     ArgumentNode(
-                        name=NameNode(value=_REPRESENTATIONS),
+                        name=NameNode(value=REPRESENTATIONS),
                         value=VariableNode(name=NameNode(value=new_names[index])),
                     ),
                 ),
@@ -381,7 +387,7 @@ def combine_entity_operations(
     return print_ast(document), tuple(aliases)
 
 
-def _entities_operation(
+def entities_operation(
     document: DocumentNode,
 ) -> tuple[FieldNode, tuple[VariableDefinitionNode, ...]] | None:
     """The `_entities(representations: $representations)` field of a plain entity query."""
@@ -398,9 +404,9 @@ def _entities_operation(
     if selection.alias is not None or selection.directives:
         return None
     arguments = selection.arguments or ()
-    if len(arguments) != 1 or arguments[0].name.value != _REPRESENTATIONS:
+    if len(arguments) != 1 or arguments[0].name.value != REPRESENTATIONS:
         return None
     value = arguments[0].value
-    if not isinstance(value, VariableNode) or value.name.value != _REPRESENTATIONS:
+    if not isinstance(value, VariableNode) or value.name.value != REPRESENTATIONS:
         return None
     return selection, tuple(definition.variable_definitions or ())

@@ -29,6 +29,7 @@ from graphql import (
     visit,
 )
 
+from federation.execution.batching import REPRESENTATIONS, entities_operation
 from federation.execution.merge import IsSubtype
 from federation.planning.plan import ContextRewrite, FetchNode
 from federation.types import JSONObject, Representation
@@ -40,7 +41,6 @@ __all__ = [
     "split_context_answer",
 ]
 
-_REPRESENTATIONS = "representations"
 
 #: a value under the objects that hold it, nearest last
 _Located = tuple[Any, tuple[JSONObject, ...]]
@@ -119,14 +119,12 @@ def context_operation(node: FetchNode, count: int) -> tuple[str, tuple[str, ...]
     alias per group (`_0`, `_1`, ...), each with its own representations and context variables
     (`representations_0`, `contextualArgument_1_0`, ...). Built from the fetch's document, never
     its text; None when the fetch is not a plain entity query or a new name would collide."""
-    operation = node.document.definitions[0]
-    if len(node.document.definitions) != 1 or not isinstance(operation, OperationDefinitionNode):
+    parsed = entities_operation(node.document)
+    if parsed is None:
         return None
-    (entities, *rest) = operation.selection_set.selections
-    if rest or not isinstance(entities, FieldNode) or entities.name.value != "_entities":
-        return None
-    own = {rewrite.variable for rewrite in node.context_rewrites} | {_REPRESENTATIONS}
-    definitions = {d.variable.name.value: d for d in operation.variable_definitions or ()}
+    entities, variables = parsed
+    own = {rewrite.variable for rewrite in node.context_rewrites} | {REPRESENTATIONS}
+    definitions = {d.variable.name.value: d for d in variables}
     renamed = [f"{name}_{index}" for name in own for index in range(count)]
     if set(renamed) & set(definitions):
         return None
@@ -191,7 +189,7 @@ def context_variables(
     """The variables of `context_operation`'s request: the client's, then each group's."""
     variables: JSONObject = dict(client)
     for index, (values, representations) in enumerate(groups):
-        variables[f"{_REPRESENTATIONS}_{index}"] = representations
+        variables[f"{REPRESENTATIONS}_{index}"] = representations
         for name, value in values.items():
             variables[f"{name}_{index}"] = value
     return variables
